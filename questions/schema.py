@@ -1,0 +1,141 @@
+"""The question-bank schema: what a valid item is, as pydantic models.
+
+Kinds follow ../shared/CONTENT.md: ``choice``, ``open``, ``scenario`` and
+``behavioural``. The loader turns pydantic's error locations into file:line:field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TOPICS: tuple[str, ...] = (
+    "fundamentals",
+    "evaluation",
+    "classical",
+    "unsupervised",
+    "data-features",
+    "optimisation",
+    "deep-learning",
+    "nlp",
+    "reinforcement",
+    "statistics",
+    "tools",
+    "system-design",
+    "ethics",
+    "behavioural",
+)
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+KINDS: tuple[str, ...] = ("choice", "open", "scenario", "behavioural")
+
+Topic = Literal[
+    "fundamentals",
+    "evaluation",
+    "classical",
+    "unsupervised",
+    "data-features",
+    "optimisation",
+    "deep-learning",
+    "nlp",
+    "reinforcement",
+    "statistics",
+    "tools",
+    "system-design",
+    "ethics",
+    "behavioural",
+]
+Difficulty = Literal["easy", "medium", "hard"]
+
+ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Options that let a guesser win without knowing the material.
+_LAZY_OPTION = re.compile(
+    r"\b(all|none|neither)\s+of\s+(the\s+)?(above|these|them)\b|^\s*both\b.*\band\b",
+    re.IGNORECASE,
+)
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class _ItemBase(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN, max_length=80)]
+    topic: Topic
+    difficulty: Difficulty
+    tags: Annotated[tuple[Text, ...], Field(min_length=1)]
+    prompt: Annotated[str, Field(min_length=10, max_length=1500)]
+
+
+class Option(_Strict):
+    text: Annotated[str, Field(min_length=1, max_length=300)]
+    reason: Annotated[str, Field(min_length=1, max_length=600)]
+    correct: bool = False
+
+    @field_validator("text")
+    @classmethod
+    def _no_lazy_option(cls, value: str) -> str:
+        if _LAZY_OPTION.search(value):
+            raise ValueError(
+                "options like 'all/none of the above' or 'both X and Y' are not allowed; "
+                "write a distractor that encodes a real misconception"
+            )
+        return value
+
+
+class ChoiceItem(_ItemBase):
+    kind: Literal["choice"]
+    options: Annotated[tuple[Option, ...], Field(min_length=3, max_length=4)]
+
+    @model_validator(mode="after")
+    def _exactly_one_key(self) -> ChoiceItem:
+        keys = sum(1 for option in self.options if option.correct)
+        if keys != 1:
+            raise ValueError(f"expected exactly one option with 'correct: true', found {keys}")
+        texts = [option.text.casefold() for option in self.options]
+        if len(set(texts)) != len(texts):
+            raise ValueError("two options have the same text")
+        return self
+
+    @property
+    def key_index(self) -> int:
+        return next(i for i, option in enumerate(self.options) if option.correct)
+
+
+class OpenItem(_ItemBase):
+    kind: Literal["open"]
+    answer: Annotated[str, Field(min_length=40, max_length=2500)]
+    key_points: Annotated[tuple[Text, ...], Field(min_length=3, max_length=6)]
+
+
+class RubricLevel(_Strict):
+    dimension: Text
+    poor: Text
+    good: Text
+    excellent: Text
+
+
+class ScenarioItem(_ItemBase):
+    kind: Literal["scenario"]
+    hints: Annotated[tuple[Text, ...], Field(min_length=1, max_length=8)]
+    rubric: Annotated[tuple[RubricLevel, ...], Field(min_length=3, max_length=8)]
+
+
+class BehaviouralItem(_ItemBase):
+    kind: Literal["behavioural"]
+    listen_for: Annotated[tuple[Text, ...], Field(min_length=3, max_length=8)]
+    follow_ups: Annotated[tuple[Text, ...], Field(min_length=2, max_length=6)]
+
+
+Item = Annotated[
+    ChoiceItem | OpenItem | ScenarioItem | BehaviouralItem, Field(discriminator="kind")
+]
+
+
+class BankFile(_Strict):
+    """One YAML file: a list of items under ``items``."""
+
+    items: Annotated[tuple[Item, ...], Field(min_length=1)]
