@@ -1,0 +1,61 @@
+"""Bootstrap: build the core, store and platform in one place (tests use the same path)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot import bank
+from bot.chat import Event, Reply
+from bot.config import Settings
+from bot.context import Context
+from bot.core import Core
+from bot.outbox import Outbox
+from bot.ports import Clock, Platform, SystemClock
+from bot.store.db import create_engine, migrate
+from questions.loader import load_bank
+from questions.schema import Item
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    ctx: Context
+    core: Core
+
+    async def handle(self, event: Event) -> Reply | None:
+        return await self.core.handle(event)
+
+    async def close(self) -> None:
+        await self.ctx.engine.dispose()
+
+
+async def build_app(
+    *,
+    settings: Settings,
+    platform: Platform,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    items: Sequence[Item] | None = None,
+    outbox: Outbox | None = None,
+) -> App:
+    """Migrate the database, sync the shipped bank, and wire the core to ``platform``."""
+    engine = create_engine(settings.database_url)
+    clock = clock or SystemClock()
+    await migrate(engine)
+    async with engine.begin() as conn:
+        changed = await bank.sync_shipped(
+            conn, load_bank() if items is None else items, now=clock.now()
+        )
+    log.info("bank synced: %d question(s) changed", changed)
+    ctx = Context(
+        settings=settings,
+        engine=engine,
+        platform=outbox or Outbox(platform),
+        clock=clock,
+        rng=rng or random.Random(),
+    )
+    return App(ctx=ctx, core=Core(ctx))

@@ -1,0 +1,185 @@
+"""Questions in the store: syncing the shipped bank, choosing what to ask next."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.schema import SHIPPED, answers, drops, questions
+from questions.schema import Item
+
+_ITEM: TypeAdapter[Item] = TypeAdapter(Item)
+DROP_KINDS = ("choice", "open")
+
+
+def to_json(item: Item) -> str:
+    return item.model_dump_json()
+
+
+def from_json(text: str) -> Item:
+    return _ITEM.validate_json(text)
+
+
+async def sync_shipped(conn: AsyncConnection, items: Sequence[Item], *, now: datetime) -> int:
+    """Make the store's shipped questions equal the bank; return how many rows changed."""
+    rows = await conn.execute(
+        select(questions.c.id, questions.c.content_hash).where(
+            questions.c.platform == SHIPPED, questions.c.workspace_id == SHIPPED
+        )
+    )
+    existing = {question_id: digest for question_id, digest in rows}
+    changed = 0
+    wanted: set[str] = set()
+    for item in items:
+        body = to_json(item)
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        wanted.add(item.id)
+        if existing.get(item.id) == digest:
+            continue
+        row = {
+            "topic": item.topic,
+            "kind": item.kind,
+            "difficulty": item.difficulty,
+            "body": body,
+            "content_hash": digest,
+        }
+        if item.id in existing:
+            await conn.execute(
+                update(questions)
+                .where(
+                    questions.c.platform == SHIPPED,
+                    questions.c.workspace_id == SHIPPED,
+                    questions.c.id == item.id,
+                )
+                .values(**row)
+            )
+        else:
+            await conn.execute(
+                questions.insert().values(
+                    platform=SHIPPED, workspace_id=SHIPPED, id=item.id, added_at=now, **row
+                )
+            )
+        changed += 1
+    gone = set(existing) - wanted
+    if gone:
+        await conn.execute(
+            delete(questions).where(
+                questions.c.platform == SHIPPED,
+                questions.c.workspace_id == SHIPPED,
+                questions.c.id.in_(gone),
+            )
+        )
+        changed += len(gone)
+    return changed
+
+
+@dataclass(frozen=True)
+class Filters:
+    topic: str | None = None
+    difficulty: str | None = None
+    kind: str | None = None
+
+
+def _visible(platform: str, workspace_id: str) -> ColumnElement[bool]:
+    return or_(
+        and_(questions.c.platform == SHIPPED, questions.c.workspace_id == SHIPPED),
+        and_(questions.c.platform == platform, questions.c.workspace_id == workspace_id),
+    )
+
+
+async def _candidates(
+    conn: AsyncConnection, *, platform: str, workspace_id: str, filters: Filters
+) -> list[str]:
+    query = select(questions.c.id).where(
+        _visible(platform, workspace_id),
+        questions.c.kind.in_([filters.kind] if filters.kind else DROP_KINDS),
+    )
+    if filters.topic:
+        query = query.where(questions.c.topic == filters.topic)
+    if filters.difficulty:
+        query = query.where(questions.c.difficulty == filters.difficulty)
+    return sorted((await conn.scalars(query)).all())
+
+
+def _pick_fresh(candidates: list[str], last_used: dict[str, datetime], rng: random.Random) -> str:
+    """Unused questions first; once all are used, the one used longest ago."""
+    unused = [c for c in candidates if c not in last_used]
+    if unused:
+        return rng.choice(unused)
+    return min(candidates, key=lambda c: (last_used[c], c))
+
+
+async def choose_for_channel(
+    conn: AsyncConnection,
+    *,
+    platform: str,
+    workspace_id: str,
+    channel_id: str,
+    filters: Filters,
+    rng: random.Random,
+) -> Item | None:
+    """A question not yet dropped in this channel, until the filtered bank runs out."""
+    candidates = await _candidates(
+        conn, platform=platform, workspace_id=workspace_id, filters=filters
+    )
+    if not candidates:
+        return None
+    used = await conn.execute(
+        select(drops.c.question_id, func.max(drops.c.posted_at))
+        .where(
+            drops.c.platform == platform,
+            drops.c.workspace_id == workspace_id,
+            drops.c.channel_id == channel_id,
+            drops.c.private_to.is_(None),
+        )
+        .group_by(drops.c.question_id)
+    )
+    chosen = _pick_fresh(candidates, {q: at for q, at in used}, rng)
+    return await get(conn, platform=platform, workspace_id=workspace_id, question_id=chosen)
+
+
+async def choose_for_member(
+    conn: AsyncConnection,
+    *,
+    platform: str,
+    workspace_id: str,
+    user_id: str,
+    filters: Filters,
+    rng: random.Random,
+) -> Item | None:
+    """A question this member has not answered yet; then the one answered longest ago."""
+    candidates = await _candidates(
+        conn, platform=platform, workspace_id=workspace_id, filters=filters
+    )
+    if not candidates:
+        return None
+    used = await conn.execute(
+        select(answers.c.question_id, func.max(answers.c.answered_at))
+        .where(
+            answers.c.platform == platform,
+            answers.c.workspace_id == workspace_id,
+            answers.c.user_id == user_id,
+        )
+        .group_by(answers.c.question_id)
+    )
+    chosen = _pick_fresh(candidates, {q: at for q, at in used}, rng)
+    return await get(conn, platform=platform, workspace_id=workspace_id, question_id=chosen)
+
+
+async def get(
+    conn: AsyncConnection, *, platform: str, workspace_id: str, question_id: str
+) -> Item | None:
+    body = await conn.scalar(
+        select(questions.c.body).where(
+            _visible(platform, workspace_id),
+            questions.c.id == question_id,
+        )
+    )
+    return None if body is None else from_json(body)

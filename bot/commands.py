@@ -1,0 +1,268 @@
+"""The one command table, and parsing for platforms without typed options.
+
+Each command is declared once here: name, typed options, help, who may run it and the
+handler. Discord registers app commands from it, Slack parses ``/prep`` text with it and
+the console reads lines with it, so the three never drift.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from bot.chat import Member, Place, Reply
+from questions.schema import DIFFICULTIES, TOPICS
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+
+class Permission(Enum):
+    MEMBER = "member"
+    ADMIN = "admin"
+
+
+class Kind(Enum):
+    TEXT = "text"
+    INT = "int"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    help: str
+    kind: Kind = Kind.TEXT
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    positional: bool = True  # may be given without ``name:`` in text
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def usage(self) -> str:
+        value = "|".join(self.choices) if 0 < len(self.choices) <= 4 else self.name.upper()
+        text = f"{self.name}:{value}"
+        return text if self.required else f"[{text}]"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed, validated command, ready for its handler."""
+
+    member: Member
+    place: Place
+    spec: CommandSpec
+    options: Mapping[str, str | int]
+
+    def get(self, name: str) -> str | None:
+        value = self.options.get(name)
+        return None if value is None else str(value)
+
+
+Handler = Callable[["Context", Invocation], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # one word, or "group sub" for subcommands
+    help: str
+    handler: Handler
+    options: tuple[Option, ...] = ()
+    permission: Permission = Permission.MEMBER
+
+    @property
+    def usage(self) -> str:
+        return " ".join([f"/{self.name}", *(o.usage() for o in self.options)])
+
+
+class CommandError(Exception):
+    """Bad command input; the message says what was wrong and how to fix it."""
+
+
+TOPIC = Option("topic", "Only questions on this topic", Kind.CHOICE, choices=TOPICS)
+DIFFICULTY = Option("difficulty", "Only questions of this difficulty", Kind.CHOICE, DIFFICULTIES)
+DROP_KIND = Option("kind", "Multiple choice or open answer", Kind.CHOICE, ("choice", "open"))
+
+
+def _table() -> tuple[CommandSpec, ...]:
+    # Imported here so feature modules may import this module's types freely.
+    from bot.features import answers, drops, help, leaderboard
+
+    return (
+        CommandSpec(
+            "help",
+            "What studybot does and how to use it",
+            help.show_help,
+            (Option("command", "A command to explain"),),
+        ),
+        CommandSpec(
+            "quiz",
+            "A personal question now, answered privately with feedback",
+            drops.quiz,
+            (TOPIC, DIFFICULTY, DROP_KIND),
+        ),
+        CommandSpec(
+            "drop now",
+            "Post a question to this channel now",
+            drops.drop_now,
+            (TOPIC, DIFFICULTY, DROP_KIND),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "reveal",
+            "Reveal the open drop in this channel",
+            answers.reveal_command,
+            (
+                Option(
+                    "drop", "The drop's number (default: the latest open one)", Kind.INT, minimum=1
+                ),
+            ),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "leaderboard", "Points so far: the top members and your place", leaderboard.show
+        ),
+    )
+
+
+_COMMANDS: tuple[CommandSpec, ...] | None = None
+
+
+def commands() -> tuple[CommandSpec, ...]:
+    global _COMMANDS
+    if _COMMANDS is None:
+        _COMMANDS = _table()
+    return _COMMANDS
+
+
+def find(name: str) -> CommandSpec | None:
+    return next((c for c in commands() if c.name == name), None)
+
+
+def _closest(word: str, candidates: Sequence[str]) -> str | None:
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+_NAMED = re.compile(r"^([a-z][a-z0-9_-]*):(.*)$", re.DOTALL)
+
+
+def parse(text: str) -> tuple[CommandSpec, dict[str, str | int]]:
+    """Parse ``/name sub key:value positional…`` against the table."""
+    text = text.strip()
+    if text.startswith("/"):
+        text = text[1:]
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise CommandError(f"Could not read that command ({exc}). Close every quote.") from None
+    if not words:
+        raise CommandError("Type a command, e.g. `/help`.")
+    spec = _match_name(words)
+    rest = words[len(spec.name.split()) :]
+    return spec, _bind(spec, rest)
+
+
+def _match_name(words: Sequence[str]) -> CommandSpec:
+    names = [c.name for c in commands()]
+    first = words[0].lower()
+    if len(words) > 1 and (spec := find(f"{first} {words[1].lower()}")):
+        return spec
+    if spec := find(first):
+        return spec
+    subs = [n.split()[1] for n in names if n.split()[0] == first and " " in n]
+    if subs:
+        got = f" `{words[1]}`" if len(words) > 1 else " nothing"
+        hint = _closest(words[1].lower(), subs) if len(words) > 1 else None
+        maybe = f" Did you mean `/{first} {hint}`?" if hint else ""
+        raise CommandError(f"`/{first}` needs a subcommand: {', '.join(subs)}; got{got}.{maybe}")
+    tops = sorted({n.split()[0] for n in names})
+    hint = _closest(first, tops)
+    maybe = f" Did you mean `/{hint}`?" if hint else ""
+    raise CommandError(f"Unknown command `/{first}`.{maybe} Type `/help` for the list.")
+
+
+def _bind(spec: CommandSpec, words: Sequence[str]) -> dict[str, str | int]:
+    raw: dict[str, str] = {}
+    by_name = {o.name: o for o in spec.options}
+    positional: list[str] = []
+    for word in words:
+        match = _NAMED.match(word)
+        if match and match.group(1) in by_name:
+            name, value = match.group(1), match.group(2)
+            if name in raw:
+                raise CommandError(f"`{name}` is given twice. Give each option once.")
+            raw[name] = value
+        elif match:
+            name = match.group(1)
+            hint = _closest(name, list(by_name))
+            maybe = f" Did you mean `{hint}:`?" if hint else ""
+            takes = ", ".join(by_name) or "no options"
+            raise CommandError(f"`/{spec.name}` has no option `{name}`.{maybe} It takes: {takes}.")
+        else:
+            positional.append(word)
+    free = [o for o in spec.options if o.positional and o.name not in raw]
+    for word in positional:
+        option = next((o for o in free if _accepts(o, word)), None)
+        if option is None:
+            raise CommandError(f"Unexpected `{word}`. Usage: `{spec.usage}`")
+        free.remove(option)
+        raw[option.name] = word
+    return normalise(spec, raw)
+
+
+def _accepts(option: Option, word: str) -> bool:
+    """Whether a bare word could be meant for this option (choices must match)."""
+    if option.kind is Kind.CHOICE:
+        return word.lower() in option.choices
+    if option.kind is Kind.INT:
+        return word.lstrip("-").isdigit()
+    return True
+
+
+def normalise(spec: CommandSpec, raw: Mapping[str, object]) -> dict[str, str | int]:
+    """Check and convert option values, whether parsed from text or typed by the platform."""
+    out: dict[str, str | int] = {}
+    by_name = {o.name: o for o in spec.options}
+    for name, value in raw.items():
+        option = by_name.get(name)
+        if option is None:
+            raise CommandError(f"`/{spec.name}` has no option `{name}`.")
+        out[name] = _convert(option, str(value).strip())
+    for option in spec.options:
+        if option.required and option.name not in out:
+            raise CommandError(
+                f"`/{spec.name}` needs `{option.name}` ({option.help.lower()}). "
+                f"Usage: `{spec.usage}`"
+            )
+    return out
+
+
+def _convert(option: Option, value: str) -> str | int:
+    if option.kind is Kind.CHOICE:
+        lowered = value.lower()
+        if lowered in option.choices:
+            return lowered
+        hint = _closest(lowered, option.choices)
+        maybe = f" Did you mean `{hint}`?" if hint else ""
+        raise CommandError(
+            f"`{option.name}` got `{value}`, expected one of: {', '.join(option.choices)}.{maybe}"
+        )
+    if option.kind is Kind.INT:
+        try:
+            number = int(value)
+        except ValueError:
+            raise CommandError(f"`{option.name}` got `{value}`, expected a whole number.") from None
+        if option.minimum is not None and number < option.minimum:
+            raise CommandError(f"`{option.name}` got {number}, expected at least {option.minimum}.")
+        if option.maximum is not None and number > option.maximum:
+            raise CommandError(f"`{option.name}` got {number}, expected at most {option.maximum}.")
+        return number
+    if not value:
+        raise CommandError(f"`{option.name}` is empty; give it a value like `{option.name}:…`.")
+    return value

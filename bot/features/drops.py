@@ -1,0 +1,223 @@
+"""Posting questions: channel drops for everyone, and /quiz for one member."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import bank
+from bot.chat import Button, Card, Place, Reply, Style, Tone
+from bot.commands import Invocation
+from bot.context import Context
+from bot.ports import PlatformError
+from bot.store.schema import drops
+from questions.schema import ChoiceItem, Item, OpenItem
+
+log = logging.getLogger(__name__)
+
+LETTERS = "ABCD"
+TOPIC_NAMES = {"data-features": "data & features", "nlp": "NLP", "system-design": "system design"}
+
+
+def topic_name(topic: str) -> str:
+    return TOPIC_NAMES.get(topic, topic.replace("-", " "))
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A question put to a channel (or, with ``private_to``, to one member)."""
+
+    id: int
+    place: Place
+    item: Item
+    private_to: str | None
+    message_id: str | None
+    posted_at: datetime
+    revealed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.revealed_at is None
+
+
+async def load(conn: AsyncConnection, drop_id: int, *, lock: bool = False) -> Drop | None:
+    query = select(drops).where(drops.c.id == drop_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        return None
+    return Drop(
+        id=row["id"],
+        place=Place(row["platform"], row["workspace_id"], row["channel_id"]),
+        item=bank.from_json(row["question"]),
+        private_to=row["private_to"],
+        message_id=row["message_id"],
+        posted_at=row["posted_at"],
+        revealed_at=row["revealed_at"],
+    )
+
+
+def question_card(drop_id: int, item: Item, *, personal: bool = False) -> Card:
+    """The card members answer: a button per option, or one that opens the answer form."""
+    title = f"{'Your question' if personal else 'Question drop'} · {topic_name(item.topic)}"
+    title += f" · {item.difficulty}"
+    if isinstance(item, ChoiceItem):
+        lines = [f"**{LETTERS[i]}.** {option.text}" for i, option in enumerate(item.options)]
+        buttons = tuple(
+            Button(LETTERS[i], f"drop:{drop_id}:{i}", Style.PRIMARY)
+            for i in range(len(item.options))
+        )
+        body = item.prompt + "\n\n" + "\n".join(lines)
+        footer = (
+            "Pick an answer; you'll get feedback at once."
+            if personal
+            else "Answer with the buttons: only you see your choice until the reveal."
+        )
+    else:
+        buttons = (Button("Answer", f"drop:{drop_id}:open", Style.PRIMARY),)
+        body = item.prompt
+        footer = (
+            "Write your answer, then compare it with the model answer."
+            if personal
+            else "Answers stay hidden until the reveal; then everyone votes with reactions."
+        )
+    return Card(title=title, body=body, buttons=buttons, footer=footer, tone=Tone.QUESTION)
+
+
+def closed_card(item: Item) -> Card:
+    """What the drop message becomes after the reveal: no buttons, pointing at the answer."""
+    return Card(
+        title=f"Question drop · {topic_name(item.topic)} · {item.difficulty}",
+        body=item.prompt
+        + (
+            "\n\n" + "\n".join(f"**{LETTERS[i]}.** {o.text}" for i, o in enumerate(item.options))
+            if isinstance(item, ChoiceItem)
+            else ""
+        ),
+        footer="Revealed: see the answer below.",
+        tone=Tone.NEUTRAL,
+    )
+
+
+def _filters(inv: Invocation) -> bank.Filters:
+    return bank.Filters(
+        topic=inv.get("topic"), difficulty=inv.get("difficulty"), kind=inv.get("kind")
+    )
+
+
+def _nothing_matches(filters: bank.Filters) -> Reply:
+    said = ", ".join(f"{k}:{v}" for k, v in vars(filters).items() if v)
+    return Reply.error(
+        f"No question matches {said}. Try fewer filters, e.g. only `topic:`."
+        if said
+        else "The question bank is empty. Add questions with `studybot questions import`."
+    )
+
+
+async def _insert(
+    ctx: Context,
+    conn: AsyncConnection,
+    *,
+    place: Place,
+    item: Item,
+    posted_by: str,
+    private_to: str | None,
+) -> int:
+    result = await conn.execute(
+        drops.insert().values(
+            platform=place.platform,
+            workspace_id=place.workspace_id,
+            channel_id=place.channel_id,
+            question_id=item.id,
+            question=bank.to_json(item),
+            kind=item.kind,
+            topic=item.topic,
+            difficulty=item.difficulty,
+            private_to=private_to,
+            posted_by=posted_by,
+            posted_at=ctx.clock.now(),
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+async def post_drop(
+    ctx: Context, *, place: Place, filters: bank.Filters, posted_by: str
+) -> tuple[int, Item] | None:
+    """Choose a question, record the drop, post it, and store the message id.
+
+    The row is committed before posting so a button pressed at once finds it; if the
+    platform refuses the post, the row is removed again and the error propagates.
+    """
+    async with ctx.engine.begin() as conn:
+        item = await bank.choose_for_channel(
+            conn,
+            platform=place.platform,
+            workspace_id=place.workspace_id,
+            channel_id=place.channel_id,
+            filters=filters,
+            rng=ctx.rng,
+        )
+        if item is None:
+            return None
+        drop_id = await _insert(
+            ctx, conn, place=place, item=item, posted_by=posted_by, private_to=None
+        )
+    try:
+        message_id = await ctx.platform.post(place, question_card(drop_id, item))
+    except PlatformError:
+        async with ctx.engine.begin() as conn:
+            await conn.execute(delete(drops).where(drops.c.id == drop_id))
+        raise
+    async with ctx.engine.begin() as conn:
+        await conn.execute(update(drops).where(drops.c.id == drop_id).values(message_id=message_id))
+    return drop_id, item
+
+
+async def drop_now(ctx: Context, inv: Invocation) -> Reply:
+    filters = _filters(inv)
+    try:
+        posted = await post_drop(
+            ctx, place=inv.place, filters=filters, posted_by=inv.member.ref.user_id
+        )
+    except PlatformError as exc:
+        return Reply.error(f"Could not post in this channel: {exc}. Nothing was saved.")
+    if posted is None:
+        return _nothing_matches(filters)
+    drop_id, item = posted
+    return Reply.text(
+        f"Posted drop #{drop_id} ({topic_name(item.topic)}, {item.difficulty}, {item.kind}). "
+        "Reveal it with `/reveal` when you are ready."
+    )
+
+
+async def quiz(ctx: Context, inv: Invocation) -> Reply:
+    """A personal question, shown only to the member who asked."""
+    filters = _filters(inv)
+    ref = inv.member.ref
+    async with ctx.engine.begin() as conn:
+        item = await bank.choose_for_member(
+            conn,
+            platform=ref.platform,
+            workspace_id=ref.workspace_id,
+            user_id=ref.user_id,
+            filters=filters,
+            rng=ctx.rng,
+        )
+        if item is None:
+            return _nothing_matches(filters)
+        drop_id = await _insert(
+            ctx, conn, place=inv.place, item=item, posted_by=ref.user_id, private_to=ref.user_id
+        )
+    return Reply(card=question_card(drop_id, item, personal=True), private=True)
+
+
+def is_open_item(item: Item) -> bool:
+    return isinstance(item, OpenItem)

@@ -1,0 +1,52 @@
+"""/help: what studybot is and how to use each command."""
+
+from __future__ import annotations
+
+from bot import commands as table
+from bot.chat import Card, Field, Reply, Tone
+from bot.commands import Invocation, Permission
+from bot.context import Context
+
+INTRO = (
+    "studybot helps this group prepare for machine-learning interviews: question drops in "
+    "the channel, personal quizzes, points and a leaderboard."
+)
+
+
+async def show_help(ctx: Context, inv: Invocation) -> Reply:
+    wanted = inv.get("command")
+    is_admin = inv.member.is_admin
+    visible = [c for c in table.commands() if c.permission is Permission.MEMBER or is_admin]
+    if wanted:
+        name = wanted.lstrip("/").strip().lower()
+        spec = table.find(name) or next((c for c in visible if c.name.split()[0] == name), None)
+        if spec is None:
+            return Reply.error(f"No command `/{name}`. Type `/help` for the list.")
+        fields = tuple(
+            Field(o.name, o.help + (f" ({', '.join(o.choices)})" if o.choices else ""))
+            for o in spec.options
+        )
+        who = " Admins only." if spec.permission is Permission.ADMIN else ""
+        return Reply(
+            card=Card(
+                title=f"`{spec.usage}`", body=spec.help + "." + who, fields=fields, tone=Tone.INFO
+            )
+        )
+    lines = [f"`{c.usage}`: {c.help}" for c in visible]
+    footer = "Options go as name:value, e.g. /quiz topic:statistics difficulty:easy."
+    return Reply(
+        card=Card(
+            title="studybot", body=INTRO + "\n\n" + "\n".join(lines), footer=footer, tone=Tone.INFO
+        )
+    )
+
+
+def welcome_card() -> Card:
+    return Card(
+        title="Welcome to the study group!",
+        body=INTRO
+        + "\n\nAnswer the question drops posted here with the buttons (only you see your "
+        "choice until the reveal), try `/quiz` for a question of your own, and see "
+        "`/leaderboard` for the race. `/help` lists everything.",
+        tone=Tone.INFO,
+    )

@@ -1,0 +1,117 @@
+"""The leaderboard, read from maintained aggregates (never by scanning answers)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.chat import Card, MemberRef, Reply, Tone
+from bot.commands import Invocation
+from bot.context import Context
+from bot.store.schema import members, scores
+
+MEDALS = ("🥇", "🥈", "🥉")
+TOP = 10
+
+
+def _scoped(ref: MemberRef, period: str, topic: str) -> list[ColumnElement[bool]]:
+    return [
+        scores.c.platform == ref.platform,
+        scores.c.workspace_id == ref.workspace_id,
+        scores.c.period == period,
+        scores.c.topic == topic,
+    ]
+
+
+async def board(
+    conn: AsyncConnection,
+    ref: MemberRef,
+    *,
+    period: str = "all",
+    topic: str = "*",
+    limit: int = TOP,
+) -> list[tuple[str, str, int, int, int]]:
+    """Top members: (user id, display name, points, answered, correct), best first."""
+    rows = await conn.execute(
+        select(
+            scores.c.user_id,
+            func.coalesce(members.c.display_name, scores.c.user_id),
+            scores.c.points,
+            scores.c.answered,
+            scores.c.correct,
+        )
+        .select_from(
+            scores.outerjoin(
+                members,
+                and_(
+                    members.c.platform == scores.c.platform,
+                    members.c.workspace_id == scores.c.workspace_id,
+                    members.c.user_id == scores.c.user_id,
+                ),
+            )
+        )
+        .where(*_scoped(ref, period, topic))
+        .order_by(scores.c.points.desc(), scores.c.correct.desc(), scores.c.user_id)
+        .limit(limit)
+    )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def rank(
+    conn: AsyncConnection, ref: MemberRef, *, period: str = "all", topic: str = "*"
+) -> tuple[int, int] | None:
+    """The member's (rank, points), ties broken as the board breaks them; None if unranked."""
+    mine = (
+        await conn.execute(
+            select(scores.c.points, scores.c.correct).where(
+                *_scoped(ref, period, topic), scores.c.user_id == ref.user_id
+            )
+        )
+    ).first()
+    if mine is None:
+        return None
+    points, correct = mine
+    ahead = await conn.scalar(
+        select(func.count()).where(
+            *_scoped(ref, period, topic),
+            (scores.c.points > points)
+            | ((scores.c.points == points) & (scores.c.correct > correct))
+            | (
+                (scores.c.points == points)
+                & (scores.c.correct == correct)
+                & (scores.c.user_id < ref.user_id)
+            ),
+        )
+    )
+    return int(ahead or 0) + 1, int(points)
+
+
+async def show(ctx: Context, inv: Invocation) -> Reply:
+    ref = inv.member.ref
+    async with ctx.engine.connect() as conn:
+        top = await board(conn, ref)
+        mine = await rank(conn, ref)
+    if not top:
+        return Reply(
+            card=Card(
+                title="Leaderboard · all time",
+                body="No points yet. Answer a drop to get on the board.",
+                tone=Tone.INFO,
+            ),
+            private=False,
+        )
+    lines = []
+    for i, (_user, name, points, answered, correct) in enumerate(top):
+        place = MEDALS[i] if i < len(MEDALS) else f"{i + 1}."
+        lines.append(f"{place} **{name}**: {points} pts · {answered} answered, {correct} right")
+    footer = (
+        f"You: #{mine[0]} with {mine[1]} pts."
+        if mine
+        else "You are not on the board yet: answer a drop to join."
+    )
+    return Reply(
+        card=Card(
+            title="Leaderboard · all time", body="\n".join(lines), footer=footer, tone=Tone.INFO
+        ),
+        private=False,
+    )

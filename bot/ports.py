@@ -1,0 +1,132 @@
+"""What the core needs from the outside world, and in-memory fakes of each."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from bot.chat import Card, MemberRef, Place
+
+
+class PlatformError(Exception):
+    """An outbound call failed. ``retry_after`` (seconds) marks it as worth retrying."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Platform(Protocol):
+    """Outbound messages not caused by an interaction: drops, reveals, announcements."""
+
+    async def post(self, place: Place, card: Card) -> str:
+        """Post a card; return the platform's message id."""
+        ...
+
+    async def edit(self, place: Place, message_id: str, card: Card) -> None: ...
+
+    async def dm(self, member: MemberRef, card: Card) -> str: ...
+
+    async def open_thread(self, place: Place, message_id: str, name: str) -> Place:
+        """Start a thread on a message; return the place to post into it."""
+        ...
+
+    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
+        """A private space for a few members (Discord private thread, Slack group DM)."""
+        ...
+
+    async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class ManualClock:
+    """A clock tests and the console's simulated time move by hand."""
+
+    current: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.current += delta
+        return self.current
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message the in-memory platform holds, as the latest edit left it."""
+
+    message_id: str
+    place: Place
+    card: Card
+    to: MemberRef | None = None  # set for direct messages
+
+
+@dataclass
+class MemoryPlatform:
+    """An in-memory Platform: records every post, edit, DM, thread and reaction."""
+
+    platform: str = "memory"
+    messages: dict[str, Sent] = field(default_factory=dict)
+    log: list[tuple[str, str]] = field(default_factory=list)  # (operation, message id)
+    reactions: list[tuple[str, str]] = field(default_factory=list)  # (message id, emoji)
+    fail_next: list[PlatformError] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _next_id(self) -> str:
+        return f"m{next(self._ids)}"
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    async def post(self, place: Place, card: Card) -> str:
+        self._maybe_fail()
+        message_id = self._next_id()
+        self.messages[message_id] = Sent(message_id, place, card)
+        self.log.append(("post", message_id))
+        return message_id
+
+    async def edit(self, place: Place, message_id: str, card: Card) -> None:
+        self._maybe_fail()
+        old = self.messages[message_id]
+        self.messages[message_id] = Sent(message_id, old.place, card, old.to)
+        self.log.append(("edit", message_id))
+
+    async def dm(self, member: MemberRef, card: Card) -> str:
+        self._maybe_fail()
+        message_id = self._next_id()
+        place = Place(member.platform, member.workspace_id, f"dm:{member.user_id}")
+        self.messages[message_id] = Sent(message_id, place, card, member)
+        self.log.append(("dm", message_id))
+        return message_id
+
+    async def open_thread(self, place: Place, message_id: str, name: str) -> Place:
+        self.log.append(("thread", message_id))
+        return place.in_thread(f"t-{message_id}")
+
+    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
+        first = members[0]
+        group = "group:" + ",".join(sorted(m.user_id for m in members))
+        self.log.append(("group", group))
+        return Place(first.platform, first.workspace_id, group)
+
+    async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None:
+        self.reactions.append((message_id, emoji))
+
+    def posts_in(self, place: Place) -> list[Sent]:
+        return [m for m in self.messages.values() if m.place == place and m.to is None]

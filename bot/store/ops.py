@@ -1,0 +1,84 @@
+"""Small statements shared by features: upserts and score aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import scoring
+from bot.chat import MemberRef
+from bot.store.schema import scores
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def insert_ignore(
+    conn: AsyncConnection, table: Table, values: Mapping[str, Any], *, keys: Sequence[str]
+) -> bool:
+    """Insert unless a row with the same ``keys`` exists; return whether it was inserted."""
+    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    result = await conn.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    keys: Sequence[str],
+    update: Sequence[str] = (),
+    add: Sequence[str] = (),
+) -> None:
+    """Insert, or on conflict overwrite ``update`` columns and add to ``add`` columns."""
+    stmt = _insert(conn, table).values(**values)
+    set_: dict[str, Any] = {name: stmt.excluded[name] for name in update}
+    set_.update({name: table.c[name] + stmt.excluded[name] for name in add})
+    if set_:
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    await conn.execute(stmt)
+
+
+async def add_score(
+    conn: AsyncConnection,
+    *,
+    member: MemberRef,
+    topic: str,
+    at: datetime,
+    tz: ZoneInfo,
+    points: int,
+    answered: int = 0,
+    correct: int = 0,
+) -> None:
+    """Maintain the leaderboard aggregates: every period the moment falls in, overall and
+    for the topic. Runs inside the caller's transaction, next to the answer it counts."""
+    for period in scoring.periods(at, tz):
+        for scope_topic in ("*", topic):
+            await upsert(
+                conn,
+                scores,
+                {
+                    "platform": member.platform,
+                    "workspace_id": member.workspace_id,
+                    "user_id": member.user_id,
+                    "period": period,
+                    "topic": scope_topic,
+                    "points": points,
+                    "answered": answered,
+                    "correct": correct,
+                },
+                keys=("platform", "workspace_id", "user_id", "period", "topic"),
+                add=("points", "answered", "correct"),
+            )
