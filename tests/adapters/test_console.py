@@ -1,0 +1,131 @@
+"""The console adapter, driven through its input stream, and `studybot run` as a process."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from adapters.console import ConsolePlatform, ConsoleSession
+from bot.app import build_app
+from bot.config import Settings
+from tests.conftest import mini_bank
+
+ACCEPTANCE = """\
+/drop now kind:choice topic:evaluation
+as alice
+press 3
+as bob
+press 1
+as admin
+/reveal
+/leaderboard
+"""
+
+
+async def _session(script: str, tmp_path: Path) -> str:
+    out = io.StringIO()
+    platform = ConsolePlatform(Console(file=out, width=110, highlight=False, color_system=None))
+    app = await build_app(
+        settings=Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/console.db"),
+        platform=platform,
+        items=mini_bank(),
+        rng=random.Random(1),
+    )
+    try:
+        code = await ConsoleSession(app, platform, io.StringIO(script), echo=True).run()
+    finally:
+        await app.close()
+    assert code == 0
+    return out.getvalue()
+
+
+async def test_drop_answer_reveal_leaderboard(tmp_path: Path) -> None:
+    """The acceptance path: drop, one right and one wrong answer, reveal, board."""
+    out = await _session(ACCEPTANCE, tmp_path)
+    assert "Locked in: C" in out and "Locked in: A" in out
+    assert "Answer to drop #1: C. Recall on the fraud class" in out
+    assert "❌ A. Log-loss on the training set · 50% (1)" in out
+    assert "✅ C. Recall on the fraud class · 50% (1)" in out
+    assert "recall on the positive class is zero" in out  # the key's reason
+    assert "flatters the useless model" in out  # a distractor's reason
+    assert "Right (1/2): @alice" in out
+    assert "🥇 alice: 15 pts" in out and "🥈 bob: 2 pts" in out
+
+
+async def test_forms_ask_each_field_and_reactions_vote(tmp_path: Path) -> None:
+    """An open drop: the form reads the next line; `react` on an answer is a vote."""
+    script = """\
+/drop now kind:open
+as alice
+press 1
+Overfitting is fitting noise: the validation gap grows.
+as admin
+/reveal
+as bob
+react 👍 m6
+/leaderboard
+"""
+    out = await _session(script, tmp_path)
+    assert "Saved your answer (8 words)" in out
+    assert "@alice's answer" in out and "Model answer" in out
+    assert "bob reacted 👍 to m6" in out
+    assert "🥇 alice: 7 pts" in out
+
+
+async def test_bad_input_is_explained_and_the_session_goes_on(tmp_path: Path) -> None:
+    """Typos, stray words and impossible presses get help, not a crash."""
+    script = "/quizz\nhello\npress 1\nas alice\n/drop now\n/quiz difficulty:hardd\n/quiz\npress 9\n"
+    out = await _session(script, tmp_path)
+    assert "Unknown command /quizz. Did you mean /quiz?" in out
+    assert "Console: as NAME switches member" in out
+    assert "No card with buttons yet" in out
+    assert "/drop now is for admins" in out
+    assert "difficulty got hardd, expected one of: easy, medium, hard. Did you mean hard?" in out
+    assert "Press a button by number, 1 to" in out
+    assert out.rstrip().endswith("bye")
+
+
+def test_studybot_run_reads_a_piped_script(tmp_path: Path) -> None:
+    """`studybot run --db FILE` with piped input runs the session and exits cleanly."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
+    }
+    db = tmp_path / "data" / "bot.db"
+    script = "/drop now kind:choice\nas alice\npress 1\nas bob\npress 2\nas admin\n/reveal\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run", "--db", str(db)],
+        input=script + "/leaderboard\n",
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "120"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("50% (1)") == 2, result.stdout
+    assert "Leaderboard · all time" in result.stdout
+    assert db.exists()
+
+
+def test_studybot_refuses_a_platform_it_does_not_have(tmp_path: Path) -> None:
+    """A token for a platform this build cannot serve is a clear error, not a silent console."""
+    env = {**os.environ, "DISCORD_TOKEN": "x"}
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run", "--db", str(tmp_path / "b.db")],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN" in result.stderr

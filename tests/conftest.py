@@ -1,0 +1,177 @@
+"""Shared fixtures: a real app built through the real bootstrap, on real databases."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, build_app
+from bot.chat import (
+    Action,
+    Card,
+    Command,
+    FormSubmit,
+    Member,
+    MemberRef,
+    Place,
+    Reaction,
+    Reply,
+)
+from bot.config import Settings
+from bot.ports import ManualClock, MemoryPlatform, Sent
+from questions.loader import load_file
+from questions.schema import Item
+
+DATA = Path(__file__).parent / "data"
+PG_ADMIN_DSN = os.environ.get("STUDYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def mini_bank() -> tuple[Item, ...]:
+    return load_file(DATA / "mini.yaml")
+
+
+async def _pg_database() -> str | None:
+    """Create a fresh database on the local PostgreSQL; None if it cannot be reached."""
+    try:
+        import asyncpg
+    except ImportError:
+        return None
+    name = f"studybot_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def _pg_drop(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _pg_url(name: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A real, empty database: a SQLite file, or a fresh PostgreSQL database.
+
+    In CI a PostgreSQL that cannot be reached fails the test instead of skipping it.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}"
+        return
+    name = await _pg_database()
+    if name is None:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield _pg_url(name)
+    finally:
+        await _pg_drop(name)
+
+
+def member(name: str, *, admin: bool = False, workspace: str = "w1") -> Member:
+    return Member(MemberRef("memory", workspace, name.lower()), name, is_admin=admin)
+
+
+class Chat:
+    """Drive the core as members would: run commands, press buttons, fill forms, react."""
+
+    def __init__(self, app: App, platform: MemoryPlatform, clock: ManualClock) -> None:
+        self.app = app
+        self.platform = platform
+        self.clock = clock
+        self.place = Place("memory", "w1", "c1")
+        self.admin = member("Admin", admin=True)
+        self.alice = member("Alice")
+        self.bob = member("Bob")
+        self.carol = member("Carol")
+
+    async def run(self, text: str, *, as_: Member, place: Place | None = None) -> Reply:
+        reply = await self.app.handle(Command(as_, place or self.place, text=text))
+        assert reply is not None
+        return reply
+
+    async def press(
+        self, target: Sent | Card, number: int, *, as_: Member, place: Place | None = None
+    ) -> Reply:
+        """Press button ``number`` (1-based) of a posted message or a private card."""
+        card = target.card if isinstance(target, Sent) else target
+        message_id = target.message_id if isinstance(target, Sent) else ""
+        button = card.buttons[number - 1]
+        reply = await self.app.handle(
+            Action(as_, place or self.place, button.action_id, message_id)
+        )
+        assert reply is not None
+        return reply
+
+    async def submit(self, reply: Reply, values: Mapping[str, str], *, as_: Member) -> Reply:
+        assert reply.form is not None, f"expected a form, got {reply}"
+        result = await self.app.handle(FormSubmit(as_, self.place, reply.form.form_id, values))
+        assert result is not None
+        return result
+
+    async def react(self, message: Sent, emoji: str, *, as_: Member, added: bool = True) -> None:
+        await self.app.handle(Reaction(as_, message.place, message.message_id, emoji, added))
+
+    def posts(self, place: Place | None = None) -> list[Sent]:
+        return self.platform.posts_in(place or self.place)
+
+    def last_post(self, place: Place | None = None) -> Sent:
+        return self.posts(place)[-1]
+
+
+@pytest.fixture
+def items() -> tuple[Item, ...]:
+    return mini_bank()
+
+
+@pytest.fixture
+async def chat(database_url: str, items: tuple[Item, ...]) -> AsyncIterator[Chat]:
+    platform = MemoryPlatform(platform="memory")
+    clock = ManualClock()
+    app = await build_app(
+        settings=Settings(database_url=database_url),
+        platform=platform,
+        clock=clock,
+        rng=random.Random(7),
+        items=items,
+    )
+    try:
+        yield Chat(app, platform, clock)
+    finally:
+        await app.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see real tokens, so nothing can reach Discord or Slack."""
+    for name in (
+        "DISCORD_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "DATABASE_URL",
+        "STUDYBOT_CONFIG",
+        "STUDYBOT_ADMINS",
+    ):
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,106 @@
+"""Question files: validation errors name file, line and field; the shipped bank loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from questions.loader import BankError, load_bank, parse_text
+
+GOOD_CHOICE = """\
+items:
+  - id: stats-one
+    kind: choice
+    topic: statistics
+    difficulty: easy
+    tags: [x]
+    prompt: Which of these is a measure of spread?
+    options:
+      - text: Variance
+        correct: true
+        reason: It averages squared distances from the mean.
+      - text: Median
+        reason: It locates the centre, not the spread.
+      - text: Mode
+        reason: It is the most common value, a location.
+"""
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(BankError) as err:
+        parse_text(text, path="pack.yaml")
+    return [str(p) for p in err.value.problems]
+
+
+def test_a_good_file_loads() -> None:
+    """A valid item comes back with its key found."""
+    (item,) = parse_text(GOOD_CHOICE, path="pack.yaml")
+    assert item.kind == "choice" and item.key_index == 0  # type: ignore[union-attr]
+
+
+def test_missing_reason_is_reported_with_line_and_field() -> None:
+    """A missing reason points at the option's line and names the field."""
+    text = GOOD_CHOICE.replace("        reason: It is the most common value, a location.\n", "")
+    assert _problems(text) == ["pack.yaml:14: items[0].options[2].reason: Field required"]
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    """Two broken items give two problems in one report."""
+    text = GOOD_CHOICE + GOOD_CHOICE.split("items:\n")[1].replace("stats-one", "stats-two")
+    text = text.replace("difficulty: easy", "difficulty: trivial")
+    problems = _problems(text)
+    assert len(problems) == 2
+    assert problems[0].startswith("pack.yaml:5: items[0].difficulty:")
+    assert problems[1].startswith("pack.yaml:19: items[1].difficulty:")
+
+
+def test_lazy_options_are_refused() -> None:
+    """No 'all of the above' options."""
+    text = GOOD_CHOICE.replace("      - text: Mode\n", "      - text: All of the above\n")
+    (problem,) = _problems(text)
+    assert problem.startswith("pack.yaml:14: items[0].options[2].text:")
+    assert "all/none of the above" in problem
+
+
+def test_exactly_one_key() -> None:
+    """Two options marked correct is an error on the item."""
+    text = GOOD_CHOICE.replace(
+        "      - text: Median\n", "      - text: Median\n        correct: true\n"
+    )
+    (problem,) = _problems(text)
+    assert problem == (
+        "pack.yaml:2: items[0]: Value error, expected exactly one option with "
+        "'correct: true', found 2"
+    )
+
+
+def test_duplicate_ids_are_refused() -> None:
+    """Ids are unique within a file."""
+    text = GOOD_CHOICE + GOOD_CHOICE.split("items:\n")[1]
+    assert _problems(text) == [
+        "pack.yaml:16: items[1].id: duplicate id 'stats-one', first used by items[0]"
+    ]
+
+
+def test_broken_yaml_names_the_line() -> None:
+    """A YAML syntax error is reported with its line, not as a traceback."""
+    problems = _problems("items:\n  - id: [unclosed\n")
+    assert problems[0].startswith("pack.yaml:3: not valid YAML")
+
+
+def test_the_shipped_bank_loads_and_is_big_enough() -> None:
+    """Every shipped file validates; the bank has at least 30 items over several topics."""
+    items = load_bank()
+    assert len(items) >= 30
+    assert len({i.topic for i in items}) >= 5
+    assert {i.kind for i in items} >= {"choice", "open"}
+
+
+def test_shipped_files_are_named_after_their_topic() -> None:
+    """Each shipped file holds only its own topic's items."""
+    from questions.loader import bank_files
+    from questions.schema import TOPICS
+
+    for path in bank_files():
+        assert Path(path).stem in TOPICS
