@@ -5,9 +5,20 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from bot import commands as table
-from bot.chat import Action, Command, Event, FormSubmit, Member, MemberJoined, Reaction, Reply
+from bot.chat import (
+    Action,
+    Command,
+    Event,
+    FormSubmit,
+    Member,
+    MemberJoined,
+    MemberRef,
+    Reaction,
+    Reply,
+)
 from bot.commands import CommandError, Invocation, Permission
 from bot.context import Context
 from bot.features import answers, help
@@ -17,9 +28,14 @@ from bot.store.schema import members, workspaces
 log = logging.getLogger(__name__)
 
 
+# Members seen within this window are not written again: last_seen is approximate by design.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
 class Core:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._touched: dict[MemberRef, tuple[str, datetime]] = {}
 
     async def handle(self, event: Event) -> Reply | None:
         """Handle one inbound event. Unexpected failures become a polite private error;
@@ -77,6 +93,9 @@ class Core:
     async def _touch(self, member: Member) -> None:
         """Remember the workspace and member (display names change; identity does not)."""
         ref, now = member.ref, self.ctx.clock.now()
+        seen = self._touched.get(ref)
+        if seen and seen[0] == member.display_name and now - seen[1] < TOUCH_EVERY:
+            return
         async with self.ctx.engine.begin() as conn:
             await ops.upsert(
                 conn,
@@ -103,6 +122,9 @@ class Core:
                 keys=("platform", "workspace_id", "user_id"),
                 update=("display_name", "last_seen"),
             )
+        if len(self._touched) > 100_000:  # bound the memory of a very large community
+            self._touched.clear()
+        self._touched[ref] = (member.display_name, now)
 
 
 def _unknown(name: str) -> table.CommandSpec:

@@ -34,14 +34,16 @@ async def insert_ignore(
 async def upsert(
     conn: AsyncConnection,
     table: Table,
-    values: Mapping[str, Any],
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     *,
     keys: Sequence[str],
     update: Sequence[str] = (),
     add: Sequence[str] = (),
 ) -> None:
-    """Insert, or on conflict overwrite ``update`` columns and add to ``add`` columns."""
-    stmt = _insert(conn, table).values(**values)
+    """Insert one row or many in one statement; on conflict overwrite ``update`` columns and
+    add to ``add`` columns."""
+    rows = [values] if isinstance(values, Mapping) else list(values)
+    stmt = _insert(conn, table).values(rows)
     set_: dict[str, Any] = {name: stmt.excluded[name] for name in update}
     set_.update({name: table.c[name] + stmt.excluded[name] for name in add})
     if set_:
@@ -64,21 +66,24 @@ async def add_score(
 ) -> None:
     """Maintain the leaderboard aggregates: every period the moment falls in, overall and
     for the topic. Runs inside the caller's transaction, next to the answer it counts."""
-    for period in scoring.periods(at, tz):
-        for scope_topic in ("*", topic):
-            await upsert(
-                conn,
-                scores,
-                {
-                    "platform": member.platform,
-                    "workspace_id": member.workspace_id,
-                    "user_id": member.user_id,
-                    "period": period,
-                    "topic": scope_topic,
-                    "points": points,
-                    "answered": answered,
-                    "correct": correct,
-                },
-                keys=("platform", "workspace_id", "user_id", "period", "topic"),
-                add=("points", "answered", "correct"),
-            )
+    rows = [
+        {
+            "platform": member.platform,
+            "workspace_id": member.workspace_id,
+            "user_id": member.user_id,
+            "period": period,
+            "topic": scope_topic,
+            "points": points,
+            "answered": answered,
+            "correct": correct,
+        }
+        for period in scoring.periods(at, tz)
+        for scope_topic in ("*", topic)
+    ]
+    await upsert(
+        conn,
+        scores,
+        rows,
+        keys=("platform", "workspace_id", "user_id", "period", "topic"),
+        add=("points", "answered", "correct"),
+    )
