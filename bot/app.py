@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import bank
-from bot.chat import Event, Reply
+from bot.chat import Card, Event, Member, Reply
 from bot.config import Settings
 from bot.context import Context
 from bot.core import Core
@@ -28,6 +28,12 @@ class App:
 
     async def handle(self, event: Event) -> Reply | None:
         return await self.core.handle(event)
+
+    async def home(self, member: Member) -> Card:
+        """The member's summary card (Slack's Home tab, a console `home`)."""
+        from bot.features.home import home_card
+
+        return await home_card(self.ctx, member)
 
     async def close(self) -> None:
         await self.ctx.engine.dispose()

@@ -31,6 +31,8 @@ class Kind(Enum):
     TEXT = "text"
     INT = "int"
     CHOICE = "choice"
+    MEMBER = "member"  # a user id; text may say <@U123>, <@U123|name> or @name
+    CHANNEL = "channel"  # a channel id; text may say <#C123>, <#C123|name> or #name
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,10 @@ def _accepts(option: Option, word: str) -> bool:
         return word.lower() in option.choices
     if option.kind is Kind.INT:
         return word.lstrip("-").isdigit()
+    if option.kind is Kind.MEMBER:
+        return word.startswith(("<@", "@"))
+    if option.kind is Kind.CHANNEL:
+        return word.startswith(("<#", "#"))
     return True
 
 
@@ -265,4 +271,26 @@ def _convert(option: Option, value: str) -> str | int:
         return number
     if not value:
         raise CommandError(f"`{option.name}` is empty; give it a value like `{option.name}:…`.")
+    if option.kind is Kind.MEMBER:
+        return _reference(option, value, "@")
+    if option.kind is Kind.CHANNEL:
+        return _reference(option, value, "#")
     return value
+
+
+_REFERENCE = re.compile(r"^<([@#])!?&?([A-Za-z0-9_.-]+)(?:\|[^>]*)?>$")
+
+
+def _reference(option: Option, value: str, sigil: str) -> str:
+    """A platform mention (<@U1>, <@U1|name>, <#C1|name>) or a plain @name / #name / id."""
+    match = _REFERENCE.match(value)
+    if match:
+        if match.group(1) != sigil:
+            what = "a member (@name)" if sigil == "@" else "a channel (#name)"
+            raise CommandError(f"`{option.name}` got `{value}`, expected {what}.")
+        return match.group(2)
+    plain = value[1:] if value.startswith(sigil) else value
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", plain):
+        what = "a member like @alice" if sigil == "@" else "a channel like #general"
+        raise CommandError(f"`{option.name}` got `{value}`, expected {what}.")
+    return plain.lower() if not value.startswith("<") and plain != plain.upper() else plain

@@ -37,10 +37,21 @@ class Settings(BaseSettings):
     slack_bot_token: str = Field("", validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_app_token: str = Field("", validation_alias=_env("SLACK_APP_TOKEN"))
     slack_signing_secret: str = Field("", validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_http_host: str = Field("0.0.0.0", validation_alias=_env("SLACK_HTTP_HOST"))
+    slack_http_port: int = Field(3000, validation_alias=_env("SLACK_HTTP_PORT"))
+    discord_guild_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        (), validation_alias=_env("DISCORD_GUILD_IDS")
+    )
+    discord_admin_role: str = Field("", validation_alias=_env("DISCORD_ADMIN_ROLE"))
+    discord_shard_count: int | None = Field(None, validation_alias=_env("DISCORD_SHARD_COUNT"))
+    discord_shard_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        (), validation_alias=_env("DISCORD_SHARD_IDS")
+    )
 
-    @field_validator("admins", mode="before")
+    @field_validator("admins", "discord_guild_ids", "discord_shard_ids", mode="before")
     @classmethod
-    def _split_admins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value

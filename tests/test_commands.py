@@ -94,3 +94,20 @@ def test_every_command_has_help_and_unique_name() -> None:
     for spec in commands():
         assert spec.help
         assert all(option.help for option in spec.options)
+
+
+def test_member_and_channel_options_accept_platform_mentions() -> None:
+    """Mentions in Slack's and Discord's text forms, or plain @name/#name, become ids."""
+    from bot.commands import Kind, Option, _convert
+
+    who = Option("member", "A member", Kind.MEMBER)
+    where = Option("channel", "A channel", Kind.CHANNEL)
+    assert _convert(who, "<@U123ABC|alice>") == "U123ABC"
+    assert _convert(who, "<@!81234>") == "81234"
+    assert _convert(who, "@Alice") == "alice"
+    assert _convert(where, "<#C42|general>") == "C42"
+    assert _convert(where, "#general") == "general"
+    with pytest.raises(CommandError, match=r"expected a member \(@name\)"):
+        _convert(who, "<#C42|general>")
+    with pytest.raises(CommandError, match="expected a channel like #general"):
+        _convert(where, "#gen eral")

@@ -50,3 +50,18 @@ def welcome_card() -> Card:
         "`/leaderboard` for the race. `/help` lists everything.",
         tone=Tone.INFO,
     )
+
+
+def setup_card() -> Card:
+    """Shown to whoever can configure the bot when it joins a workspace or server."""
+    return Card(
+        title="Thanks for adding studybot",
+        body="To get your study group going:\n"
+        "1. Run `/drop now` in the channel where the group meets: it posts a question there.\n"
+        "2. Members answer with the buttons; run `/reveal` when you want the answer shown.\n"
+        "3. `/leaderboard` shows the race, and `/quiz` gives anyone a private question.\n"
+        "Admin commands need the platform's admin rights (Discord: Manage Server; Slack: "
+        "workspace admin) or a name in STUDYBOT_ADMINS.",
+        footer="/help lists every command.",
+        tone=Tone.INFO,
+    )
