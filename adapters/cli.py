@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -22,16 +23,21 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-async def _run_console(settings: Settings) -> int:
+async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     from adapters.console import ConsolePlatform, ConsoleSession
     from bot.app import build_app
+    from bot.ports import ManualClock
+    from bot.scheduler import ManualDriver
 
     stream = sys.stdin
     console = Console(highlight=False)
     platform = ConsolePlatform(console)
-    app = await build_app(settings=settings, platform=platform)
+    clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0)) if sim_clock else None
+    driver = ManualDriver(clock) if clock else None
+    app = await build_app(settings=settings, platform=platform, clock=clock, driver=driver)
     try:
-        session = ConsoleSession(app, platform, stream, echo=not stream.isatty())
+        await app.start()
+        session = ConsoleSession(app, platform, stream, echo=not stream.isatty(), sim=driver)
         return await session.run()
     finally:
         await app.close()
@@ -50,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-    return asyncio.run(_run_console(settings))
+    return asyncio.run(_run_console(settings, sim_clock=args.sim_clock))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -85,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot (the console when no platform token is set)")
     run.add_argument("--db", type=Path, help="SQLite file to use (default ./data/studybot.db)")
     run.add_argument("--console", action="store_true", help="use the console even with tokens")
+    run.add_argument(
+        "--sim-clock",
+        action="store_true",
+        help="console only: time stands still until you type `advance 2h`",
+    )
     run.set_defaults(func=cmd_run)
 
     mig = sub.add_parser("migrate", help="apply database migrations (run also does this)")

@@ -6,14 +6,17 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot import bank
 from bot.chat import Card, Event, Member, Reply
 from bot.config import Settings
 from bot.context import Context
 from bot.core import Core
+from bot.jobs import Jobs
 from bot.outbox import Outbox
 from bot.ports import Clock, Platform, SystemClock
+from bot.scheduler import APSchedulerDriver, Driver
 from bot.store.db import create_engine, migrate
 from questions.loader import load_bank
 from questions.schema import Item
@@ -35,7 +38,17 @@ class App:
 
         return await home_card(self.ctx, member)
 
+    @property
+    def jobs(self) -> Jobs:
+        assert isinstance(self.ctx.jobs, Jobs)
+        return self.ctx.jobs
+
+    async def start(self) -> None:
+        """Start timed work: catch up on fires missed while down, then run the scheduler."""
+        await self.jobs.start()
+
     async def close(self) -> None:
+        self.jobs.stop()
         await self.ctx.engine.dispose()
 
 
@@ -47,6 +60,7 @@ async def build_app(
     rng: random.Random | None = None,
     items: Sequence[Item] | None = None,
     outbox: Outbox | None = None,
+    driver: Driver | None = None,
 ) -> App:
     """Migrate the database, sync the shipped bank, and wire the core to ``platform``."""
     engine = create_engine(settings.database_url)
@@ -57,11 +71,15 @@ async def build_app(
             conn, load_bank() if items is None else items, now=clock.now()
         )
     log.info("bank synced: %d question(s) changed", changed)
+    grace = timedelta(minutes=settings.grace_minutes)
+    jobs = Jobs(driver or APSchedulerDriver(clock=clock, grace=grace), grace=grace)
     ctx = Context(
         settings=settings,
         engine=engine,
         platform=outbox or Outbox(platform),
         clock=clock,
         rng=rng or random.Random(),
+        jobs=jobs,
     )
+    jobs.bind(ctx)
     return App(ctx=ctx, core=Core(ctx))

@@ -11,7 +11,7 @@ import difflib
 import re
 import shlex
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -43,12 +43,13 @@ class Option:
     choices: tuple[str, ...] = ()
     required: bool = False
     positional: bool = True  # may be given without ``name:`` in text
+    rest: bool = False  # takes the remaining free words, e.g. "daily 09:00"
     minimum: int | None = None
     maximum: int | None = None
 
     def usage(self) -> str:
         value = "|".join(self.choices) if 0 < len(self.choices) <= 4 else self.name.upper()
-        text = f"{self.name}:{value}"
+        text = f"{value}…" if self.rest else f"{self.name}:{value}"
         return text if self.required else f"[{text}]"
 
 
@@ -89,11 +90,32 @@ class CommandError(Exception):
 TOPIC = Option("topic", "Only questions on this topic", Kind.CHOICE, choices=TOPICS)
 DIFFICULTY = Option("difficulty", "Only questions of this difficulty", Kind.CHOICE, DIFFICULTIES)
 DROP_KIND = Option("kind", "Multiple choice or open answer", Kind.CHOICE, ("choice", "open"))
+KIND_MIX = Option(
+    "kind", "Multiple choice, open answer, or a mix", Kind.CHOICE, ("choice", "open", "mix")
+)
+TOPIC_ANY = Option("topic", "Only this topic (any: all topics)", Kind.CHOICE, (*TOPICS, "any"))
+DIFFICULTY_ANY = Option(
+    "difficulty", "Only this difficulty (any: all)", Kind.CHOICE, (*DIFFICULTIES, "any")
+)
+WHEN = Option(
+    "when", "daily HH:MM, weekdays HH:MM, weekly DAY HH:MM, or cron M H DOM MON DOW", rest=True
+)
+WHEN_REQUIRED = replace(WHEN, required=True)
+CHANNEL = Option("channel", "The channel to post in (default: this one)", Kind.CHANNEL)
+TZ = Option(
+    "tz", "Time zone, an IANA name like Europe/Berlin (default: the workspace's)", positional=False
+)
+REVEAL = Option(
+    "reveal", "Reveal after this long, e.g. 2h (default: before the next drop)", positional=False
+)
+SCHEDULE_ID = Option(
+    "id", "The schedule's number (see /schedule list)", Kind.INT, required=True, minimum=1
+)
 
 
 def _table() -> tuple[CommandSpec, ...]:
     # Imported here so feature modules may import this module's types freely.
-    from bot.features import answers, drops, help, leaderboard
+    from bot.features import answers, drops, help, leaderboard, schedules
 
     return (
         CommandSpec(
@@ -126,6 +148,63 @@ def _table() -> tuple[CommandSpec, ...]:
             ),
             Permission.ADMIN,
         ),
+        CommandSpec(
+            "schedule add",
+            "Schedule question drops in a channel",
+            schedules.add,
+            (WHEN_REQUIRED, CHANNEL, TZ, TOPIC, DIFFICULTY, KIND_MIX, REVEAL),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule list",
+            "Every schedule with its next run",
+            schedules.list_schedules,
+            (),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule edit",
+            "Change a schedule (only the options you give)",
+            schedules.edit,
+            (SCHEDULE_ID, WHEN, CHANNEL, TZ, TOPIC_ANY, DIFFICULTY_ANY, KIND_MIX, REVEAL),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule pause",
+            "Stop a schedule's drops until resumed",
+            schedules.pause,
+            (SCHEDULE_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule resume",
+            "Restart a paused schedule",
+            schedules.resume,
+            (SCHEDULE_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule remove",
+            "Delete a schedule",
+            schedules.remove,
+            (SCHEDULE_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule preview",
+            "The next 5 drop times, in local time (a schedule, or a `when` to try)",
+            schedules.preview,
+            (replace(SCHEDULE_ID, required=False), WHEN, TZ),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "settings timezone",
+            "Set this workspace's time zone (IANA name, e.g. Europe/Berlin)",
+            schedules.set_timezone,
+            (Option("tz", "An IANA time zone name, e.g. Europe/Berlin", required=True),),
+            Permission.ADMIN,
+        ),
+        CommandSpec("next", "When the next drop in this channel comes", schedules.next_drop),
         CommandSpec(
             "leaderboard", "Points so far: the top members and your place", leaderboard.show
         ),
@@ -209,12 +288,23 @@ def _bind(spec: CommandSpec, words: Sequence[str]) -> dict[str, str | int]:
         else:
             positional.append(word)
     free = [o for o in spec.options if o.positional and o.name not in raw]
+    collecting: Option | None = None
     for word in positional:
-        option = next((o for o in free if _accepts(o, word)), None)
+        typed = next((o for o in free if o.kind is not Kind.TEXT and _accepts(o, word)), None)
+        if typed is not None and not (collecting and typed.kind is Kind.INT):
+            free.remove(typed)
+            raw[typed.name] = word
+            continue
+        if collecting is not None:
+            raw[collecting.name] += " " + word
+            continue
+        option = next((o for o in free if o.kind is Kind.TEXT), None)
         if option is None:
             raise CommandError(f"Unexpected `{word}`. Usage: `{spec.usage}`")
         free.remove(option)
         raw[option.name] = word
+        if option.rest:
+            collecting = option
     return normalise(spec, raw)
 
 

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=_env("DATABASE_URL"))
     timezone: str = Field("UTC", validation_alias=_env("STUDYBOT_TIMEZONE"))
     log_level: str = Field("WARNING", validation_alias=_env("STUDYBOT_LOG_LEVEL"))
+    grace_minutes: int = Field(60, validation_alias=_env("STUDYBOT_GRACE_MINUTES"))
     admins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=_env("STUDYBOT_ADMINS")
     )

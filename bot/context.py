@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -15,6 +18,31 @@ from bot.ports import Clock
 from bot.store.schema import workspaces
 
 
+class JobsPort(Protocol):
+    """Timed work, for features: rebuild after a change, look ahead, one-off timers."""
+
+    async def refresh(self) -> None: ...
+
+    def next_run(self, job_id: str) -> datetime | None: ...
+
+    def forget(self, job_id: str) -> None: ...
+
+    async def schedule_at(
+        self,
+        *,
+        key: str,
+        when: datetime,
+        action: str,
+        payload: Mapping[str, object],
+        platform: str,
+        workspace_id: str,
+    ) -> None:
+        """Run the handler registered for ``action`` once at ``when``, even across restarts."""
+        ...
+
+    async def cancel(self, key: str) -> None: ...
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -22,6 +50,7 @@ class Context:
     platform: Outbox
     clock: Clock
     rng: random.Random
+    jobs: JobsPort
 
 
 async def workspace_tz(conn: AsyncConnection, platform: str, workspace_id: str) -> ZoneInfo:

@@ -82,7 +82,12 @@ class Core:
                 f"`/{spec.name}` is for admins of this workspace. Ask one to run it, or to "
                 "make you an admin."
             )
-        return await spec.handler(self.ctx, Invocation(event.member, event.place, spec, options))
+        try:
+            return await spec.handler(
+                self.ctx, Invocation(event.member, event.place, spec, options)
+            )
+        except CommandError as exc:  # a handler's own check of the input
+            return Reply.error(str(exc))
 
     def _with_configured_admin(self, member: Member) -> Member:
         admins = self.ctx.settings.admins

@@ -59,3 +59,6 @@ class Outbox:
 
     async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None:
         await self._call("react", lambda: self.platform.add_reaction(place, message_id, emoji))
+
+    async def check_channel(self, place: Place) -> str | None:
+        return await self._call("check", lambda: self.platform.check_channel(place))

@@ -40,6 +40,11 @@ class Platform(Protocol):
 
     async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None: ...
 
+    async def check_channel(self, place: Place) -> str | None:
+        """None if the bot can post in this channel, else the reason it cannot (shown to
+        the admin who tried to schedule drops there)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -85,6 +90,7 @@ class MemoryPlatform:
     log: list[tuple[str, str]] = field(default_factory=list)  # (operation, message id)
     reactions: list[tuple[str, str]] = field(default_factory=list)  # (message id, emoji)
     fail_next: list[PlatformError] = field(default_factory=list)
+    closed_channels: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _next_id(self) -> str:
@@ -127,6 +133,11 @@ class MemoryPlatform:
 
     async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None:
         self.reactions.append((message_id, emoji))
+
+    async def check_channel(self, place: Place) -> str | None:
+        if place.channel_id in self.closed_channels:
+            return "the bot is not a member of that channel"
+        return None
 
     def posts_in(self, place: Place) -> list[Sent]:
         return [m for m in self.messages.values() if m.place == place and m.to is None]

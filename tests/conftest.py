@@ -6,6 +6,7 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from bot.chat import (
 )
 from bot.config import Settings
 from bot.ports import ManualClock, MemoryPlatform, Sent
+from bot.scheduler import ManualDriver
 from questions.loader import load_file
 from questions.schema import Item
 
@@ -96,10 +98,13 @@ def member(name: str, *, admin: bool = False, workspace: str = "w1") -> Member:
 class Chat:
     """Drive the core as members would: run commands, press buttons, fill forms, react."""
 
-    def __init__(self, app: App, platform: MemoryPlatform, clock: ManualClock) -> None:
+    def __init__(
+        self, app: App, platform: MemoryPlatform, clock: ManualClock, driver: ManualDriver
+    ) -> None:
         self.app = app
         self.platform = platform
         self.clock = clock
+        self.driver = driver
         self.place = Place("memory", "w1", "c1")
         self.admin = member("Admin", admin=True)
         self.alice = member("Alice")
@@ -133,6 +138,10 @@ class Chat:
     async def react(self, message: Sent, emoji: str, *, as_: Member, added: bool = True) -> None:
         await self.app.handle(Reaction(as_, message.place, message.message_id, emoji, added))
 
+    async def advance(self, delta: timedelta) -> list[tuple[datetime, str]]:
+        """Move time on, running every job that falls due, in order."""
+        return await self.driver.advance_to(self.clock.now() + delta)
+
     def posts(self, place: Place | None = None) -> list[Sent]:
         return self.platform.posts_in(place or self.place)
 
@@ -145,21 +154,37 @@ def items() -> tuple[Item, ...]:
     return mini_bank()
 
 
-@pytest.fixture
-async def chat(database_url: str, items: tuple[Item, ...]) -> AsyncIterator[Chat]:
-    platform = MemoryPlatform(platform="memory")
-    clock = ManualClock()
+async def make_chat(
+    database_url: str,
+    *,
+    items: tuple[Item, ...] | None = None,
+    clock: ManualClock | None = None,
+    platform: MemoryPlatform | None = None,
+    seed: int = 7,
+) -> Chat:
+    """An app built through the real bootstrap, on a manual clock, started."""
+    platform = platform or MemoryPlatform(platform="memory")
+    clock = clock or ManualClock()
+    driver = ManualDriver(clock)
     app = await build_app(
         settings=Settings(database_url=database_url),
         platform=platform,
         clock=clock,
-        rng=random.Random(7),
-        items=items,
+        rng=random.Random(seed),
+        items=mini_bank() if items is None else items,
+        driver=driver,
     )
+    await app.start()
+    return Chat(app, platform, clock, driver)
+
+
+@pytest.fixture
+async def chat(database_url: str, items: tuple[Item, ...]) -> AsyncIterator[Chat]:
+    chat = await make_chat(database_url, items=items)
     try:
-        yield Chat(app, platform, clock)
+        yield chat
     finally:
-        await app.close()
+        await chat.app.close()
 
 
 @pytest.fixture(autouse=True)

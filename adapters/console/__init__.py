@@ -34,6 +34,8 @@ from bot.chat import (
     Reply,
     Tone,
 )
+from bot.scheduler import ManualDriver
+from bot.timespec import SpecError, parse_duration
 
 PLATFORM = "console"
 WORKSPACE = "console"
@@ -50,6 +52,10 @@ HELP = (
     "`press N` presses button N of the latest card, `react EMOJI [m7]` reacts to the latest "
     "(or a given) message, `quit` leaves."
 )
+SIM_HELP = (
+    " Simulated time: `advance 2h` (or 30m, 7d, 1d2h) runs what falls due, in order; "
+    "`advance next` jumps to the next timed job."
+)
 
 
 @dataclass
@@ -62,6 +68,7 @@ class Shown:
 
 def markup(text: str) -> str:
     """Our cards' light markdown (**bold**, `code`) as rich markup."""
+    text = re.sub(r"<([#@])([^>|]+)(?:\|[^>]*)?>", r"\1\2", text)  # channel and member links
     text = escape(text)
     text = re.sub(r"\*\*(.+?)\*\*", r"[bold]\1[/bold]", text)
     return re.sub(r"`([^`]+)`", r"[bold magenta]\1[/bold magenta]", text)
@@ -133,6 +140,9 @@ class ConsolePlatform:
     async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None:
         self.console.print(f"[dim](studybot reacted {emoji} to {message_id})[/dim]")
 
+    async def check_channel(self, place: Place) -> str | None:
+        return None  # every console channel is open
+
     def private(self, place: Place, card: Card, user_id: str) -> str:
         return self._show(place, card, visible_to=user_id, header=f"only {user_id} sees this")
 
@@ -159,6 +169,7 @@ class ConsoleSession:
     me: Member = field(init=False)
     place: Place = field(default_factory=lambda: Place(PLATFORM, WORKSPACE, CHANNEL))
     seen: set[str] = field(default_factory=set)
+    sim: ManualDriver | None = None  # set when time is simulated (--sim-clock)
 
     def __post_init__(self) -> None:
         self.me = self._member("admin")
@@ -216,12 +227,37 @@ class ConsoleSession:
         if word == "react":
             await self._react(rest.split())
             return True
+        if word == "advance":
+            await self._advance(rest.strip())
+            return True
         if line.startswith("/"):
             await self._first_contact()
             await self._show(await self.app.handle(Command(self.me, self.place, text=line)))
             return True
         self._say(HELP)
         return True
+
+    def _now(self) -> str:
+        return self.app.ctx.clock.now().strftime("%a %d %b %Y %H:%M UTC")
+
+    async def _advance(self, arg: str) -> None:
+        if self.sim is None:
+            self._say("Time only moves by hand with `studybot run --sim-clock`.")
+            return
+        now = self.app.ctx.clock.now()
+        try:
+            until = self.sim.next_due() if arg == "next" else now + parse_duration(arg)
+        except SpecError:
+            until = None
+        if until is None:
+            self._say(
+                "Say how far: `advance 2h`, `advance 30m`, `advance 7d`, or `advance next`."
+                if arg != "next"
+                else "Nothing is scheduled yet."
+            )
+            return
+        ran = await self.sim.advance_to(until)
+        self._say(f"⏩ {len(ran)} timed job(s) ran; now {self._now()}.")
 
     def _say(self, text: str) -> None:
         self.console.print(f"[dim]{markup(text)}[/dim]")

@@ -303,6 +303,7 @@ async def reveal_command(ctx: Context, inv: Invocation) -> Reply:
         return Reply.error(f"Could not post the reveal: {exc}. The drop stays open; try again.")
     if not revealed:
         return Reply.error(f"Drop #{drop_id} was already revealed.")
+    ctx.jobs.forget(f"reveal:{drop_id}")  # revealed early: its timer has nothing left to do
     others = [i for i in open_ids if i != drop_id]
     more = f" Still open here: {', '.join(f'#{i}' for i in others)}." if others else ""
     return Reply.text(f"Revealed drop #{drop_id}.{more}")

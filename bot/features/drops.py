@@ -119,6 +119,13 @@ def _nothing_matches(filters: bank.Filters) -> Reply:
     )
 
 
+@dataclass(frozen=True)
+class Posted:
+    drop_id: int
+    item: Item
+    message_id: str
+
+
 async def _insert(
     ctx: Context,
     conn: AsyncConnection,
@@ -127,6 +134,8 @@ async def _insert(
     item: Item,
     posted_by: str,
     private_to: str | None,
+    schedule_id: int | None = None,
+    reveal_at: datetime | None = None,
 ) -> int:
     result = await conn.execute(
         drops.insert().values(
@@ -141,6 +150,8 @@ async def _insert(
             private_to=private_to,
             posted_by=posted_by,
             posted_at=ctx.clock.now(),
+            schedule_id=schedule_id,
+            reveal_at=reveal_at,
         )
     )
     key = result.inserted_primary_key
@@ -149,8 +160,14 @@ async def _insert(
 
 
 async def post_drop(
-    ctx: Context, *, place: Place, filters: bank.Filters, posted_by: str
-) -> tuple[int, Item] | None:
+    ctx: Context,
+    *,
+    place: Place,
+    filters: bank.Filters,
+    posted_by: str,
+    schedule_id: int | None = None,
+    reveal_at: datetime | None = None,
+) -> Posted | None:
     """Choose a question, record the drop, post it, and store the message id.
 
     The row is committed before posting so a button pressed at once finds it; if the
@@ -168,7 +185,14 @@ async def post_drop(
         if item is None:
             return None
         drop_id = await _insert(
-            ctx, conn, place=place, item=item, posted_by=posted_by, private_to=None
+            ctx,
+            conn,
+            place=place,
+            item=item,
+            posted_by=posted_by,
+            private_to=None,
+            schedule_id=schedule_id,
+            reveal_at=reveal_at,
         )
     try:
         message_id = await ctx.platform.post(place, question_card(drop_id, item))
@@ -178,7 +202,7 @@ async def post_drop(
         raise
     async with ctx.engine.begin() as conn:
         await conn.execute(update(drops).where(drops.c.id == drop_id).values(message_id=message_id))
-    return drop_id, item
+    return Posted(drop_id, item, message_id)
 
 
 async def drop_now(ctx: Context, inv: Invocation) -> Reply:
@@ -191,7 +215,7 @@ async def drop_now(ctx: Context, inv: Invocation) -> Reply:
         return Reply.error(f"Could not post in this channel: {exc}. Nothing was saved.")
     if posted is None:
         return _nothing_matches(filters)
-    drop_id, item = posted
+    drop_id, item = posted.drop_id, posted.item
     return Reply.text(
         f"Posted drop #{drop_id} ({topic_name(item.topic)}, {item.difficulty}, {item.kind}). "
         "Reveal it with `/reveal` when you are ready."

@@ -117,6 +117,8 @@ drops = Table(
     Column("revealed_at", UTCDateTime()),
     Column("reveal_message_id", String(64)),
     Column("thread_id", String(64)),
+    Column("reveal_at", UTCDateTime()),  # a scheduled reveal; rebuilt into a timer at start-up
+    Column("schedule_id", Integer),
     Index(None, "platform", "workspace_id", "channel_id", "question_id"),
     Index(None, "platform", "workspace_id", "channel_id", "revealed_at"),
 )
@@ -165,4 +167,58 @@ scores = Table(
     Column("answered", Integer, nullable=False, server_default="0"),
     Column("correct", Integer, nullable=False, server_default="0"),
     Index(None, "platform", "workspace_id", "period", "topic", "points"),
+)
+
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_scope(),
+    Column("channel_id", String(64), nullable=False),
+    Column("spec", String(120), nullable=False),  # as the admin wrote it: "daily 09:00"
+    Column("cron", String(120), nullable=False),  # minute hour day month day-of-week
+    Column("timezone", String(64), nullable=False),
+    Column("topic", String(40)),
+    Column("difficulty", String(8)),
+    Column("kind", String(16)),  # choice, open, or null for a mix
+    Column("reveal_minutes", Integer),  # null: before the next drop, at most 24 h
+    Column("paused", Boolean, nullable=False, server_default="0"),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "platform", "workspace_id", "channel_id"),
+)
+
+# One row per timed job firing: the instance whose insert wins does the work.
+fires = Table(
+    "fires",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_scope(),
+    Column("job", String(120), nullable=False),  # "schedule:12", "digest:C1"
+    Column("local_time", String(32), nullable=False),  # wall-clock time in the job's zone
+    Column("fire_time", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # claimed, posted, missed, failed, empty
+    Column("drop_id", Integer),
+    Column("message_id", String(64)),
+    Column("detail", Text),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    # Wall-clock time, not UTC: on the autumn DST change 01:30 happens twice, and a daily
+    # 01:30 schedule must still post once.
+    UniqueConstraint("job", "local_time"),
+)
+
+# One-off timed work that must survive restarts (reminders, pairing rounds, follow-ups).
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_scope(),
+    Column("key", String(160), nullable=False, unique=True),
+    Column("action", String(40), nullable=False),
+    Column("payload", Text, nullable=False, server_default="{}"),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime()),
+    Index(None, "done_at", "due_at"),
 )

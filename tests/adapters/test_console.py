@@ -129,3 +129,43 @@ def test_studybot_refuses_a_platform_it_does_not_have(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "DISCORD_TOKEN" in result.stderr
+
+
+def test_sim_clock_watches_a_drop_post_and_reveal(tmp_path: Path) -> None:
+    """`--sim-clock` with `advance`: a scheduled drop posts once, is answered, reveals once."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
+    }
+    script = (
+        "/schedule add daily 09:00 tz:Europe/Berlin topic:evaluation kind:choice reveal:2h\n"
+        "/schedule preview\n"
+        "advance next\nas alice\npress 1\nas admin\nadvance next\nadvance 2d\n/schedule list\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "run",
+            "--sim-clock",
+            "--db",
+            str(tmp_path / "sim.db"),
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "120"},
+        timeout=60,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert out.count("09:00 CET") >= 5  # the preview, in Berlin time
+    assert "⏩ 1 timed job(s) ran" in out
+    assert "Locked in: A" in out
+    assert out.count("Answer to drop #1") == 1
+    # Two more days: two more drops, each revealed once.
+    assert out.count("Answer to drop #") == 3
+    assert "next: " in out
