@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from bot.chat import Attachment, MemberRef
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -82,6 +88,140 @@ def cmd_questions_validate(args: argparse.Namespace) -> int:
     return validate([str(p) for p in args.paths])
 
 
+def _workspace(text: str) -> MemberRef:
+    platform, sep, workspace_id = text.partition(":")
+    if not sep or not platform or not workspace_id:
+        raise SystemExit(
+            f"--workspace {text!r}: expected PLATFORM:ID, e.g. console:console, slack:T0123, "
+            "discord:81234"
+        )
+    return MemberRef(platform, workspace_id, "cli")
+
+
+async def _with_app(settings: Settings, work: Callable[[App], Awaitable[int]]) -> int:
+    from bot.app import build_app
+    from bot.ports import MemoryPlatform
+
+    app = await build_app(settings=settings, platform=MemoryPlatform())
+    try:
+        return await work(app)
+    finally:
+        await app.close()
+
+
+def cmd_questions_stats(args: argparse.Namespace) -> int:
+    from questions.loader import load_bank
+    from questions.quality import stats
+
+    report: dict[str, object] = stats(load_bank())
+    if args.workspace:
+        from bot.features.packs import analyse
+
+        workspace = _workspace(args.workspace)
+
+        async def work(app: App) -> int:
+            entries = await analyse(app.ctx.engine, workspace)
+            report["workspace"] = {
+                "workspace": args.workspace,
+                "items": [
+                    {
+                        "id": e.question_id,
+                        "drops": e.drops,
+                        "answers": e.answers,
+                        "share_correct": None
+                        if e.share_correct is None
+                        else round(e.share_correct, 3),
+                        "picks": {str(k): v for k, v in sorted(e.picks.items())},
+                        "thumbs_up": e.up,
+                        "thumbs_down": e.down,
+                        "flags": e.flags,
+                    }
+                    for e in entries
+                ],
+            }
+            return 0
+
+        asyncio.run(_with_app(_settings(args), work))
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    _print_stats(report)
+    return 0
+
+
+def _print_stats(report: Mapping[str, object]) -> None:
+    print(f"items: {report['items']}")
+    for key in ("by_kind", "by_difficulty"):
+        counts = report[key]
+        assert isinstance(counts, dict)
+        print(f"{key.removeprefix('by_')}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"key positions (1-4): {report['key_positions']} (even: {report['key_positions_even']})")
+    print(f"key is the longest option in {report['key_longest_share']:.0%} of choice items")
+    topics = report["by_topic"]
+    assert isinstance(topics, dict)
+    for topic, counts in topics.items():
+        detail = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "items" and v)
+        print(f"  {topic:14} {counts['items']:4}  ({detail})")
+    workspace = report.get("workspace")
+    if isinstance(workspace, dict):
+        print(f"\nitem analysis for {workspace['workspace']}:")
+        for entry in workspace["items"]:
+            share = entry["share_correct"]
+            right = "-" if share is None else f"{share:.0%} right"
+            flags = f"  ⚠ {'; '.join(entry['flags'])}" if entry["flags"] else ""
+            print(
+                f"  {entry['id']}: asked {entry['drops']}x, {entry['answers']} answers, {right}, "
+                f"👍 {entry['thumbs_up']} 👎 {entry['thumbs_down']}{flags}"
+            )
+
+
+def cmd_questions_import(args: argparse.Namespace) -> int:
+    from bot.features.packs import import_pack
+    from questions.loader import BankError
+
+    workspace = _workspace(args.workspace)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 1
+    file = Attachment(path.name, path.read_bytes())
+
+    async def work(app: App) -> int:
+        try:
+            result = await import_pack(
+                app.ctx.engine, workspace=workspace, file=file, now=app.ctx.clock.now()
+            )
+        except BankError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            print(f"nothing imported: {len(exc.problems)} problem(s)", file=sys.stderr)
+            return 1
+        print(
+            f"imported {len(result.added)} new, updated {len(result.updated)} into {args.workspace}"
+        )
+        for warning in result.warnings:
+            print(f"warning: {warning}")
+        return 0
+
+    return asyncio.run(_with_app(_settings(args), work))
+
+
+def cmd_questions_export(args: argparse.Namespace) -> int:
+    from bot.features.packs import export_pack
+
+    workspace = _workspace(args.workspace) if args.workspace else None
+
+    async def work(app: App) -> int:
+        text = await export_pack(app.ctx.engine, workspace=workspace)
+        if args.out:
+            await asyncio.to_thread(Path(args.out).write_text, text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    return asyncio.run(_with_app(_settings(args), work))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="studybot", description="A study-group bot for ML interview preparation."
@@ -107,6 +247,24 @@ def parser() -> argparse.ArgumentParser:
     validate = qsub.add_parser("validate", help="check files (default: the shipped bank)")
     validate.add_argument("paths", nargs="*", type=Path)
     validate.set_defaults(func=cmd_questions_validate)
+
+    stats = qsub.add_parser("stats", help="counts per topic, kind and difficulty; key spread")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--workspace", help="also analyse items asked in PLATFORM:ID")
+    stats.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
+    stats.set_defaults(func=cmd_questions_stats)
+
+    imp = qsub.add_parser("import", help="import a pack (YAML or CSV) into a workspace")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--workspace", required=True, help="PLATFORM:ID, e.g. console:console")
+    imp.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
+    imp.set_defaults(func=cmd_questions_import)
+
+    exp = qsub.add_parser("export", help="a workspace's own questions (default: the bank) as YAML")
+    exp.add_argument("--workspace", help="PLATFORM:ID; without it, the shipped bank")
+    exp.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    exp.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
+    exp.set_defaults(func=cmd_questions_export)
     return top
 
 

@@ -182,12 +182,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Validate files given on the command line (or the shipped bank); print every problem."""
     args = list(sys.argv[1:] if argv is None else argv)
     paths = [Path(a) for a in args] or bank_files()
+    problems: list[Problem] = []
+    items: tuple[Item, ...] = ()
     try:
-        items = load_paths(paths, topic_from_name=not args)
+        if args:
+            from questions.packs import parse_pack
+
+            loaded: list[Item] = []
+            for path in paths:
+                try:
+                    loaded.extend(parse_pack(str(path), path.read_bytes()))
+                except BankError as exc:
+                    problems.extend(exc.problems)
+            items = tuple(loaded)
+        else:
+            items = load_paths(paths, topic_from_name=True)
     except BankError as exc:
-        for problem in exc.problems:
+        problems.extend(exc.problems)
+    if not args:  # the shipped bank comes with its tips, rubrics and resources
+        from questions.extras import validate_extras
+
+        problems.extend(validate_extras())
+    if problems:
+        for problem in problems:
             print(problem)
-        print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
         return 1
     print(f"ok: {len(items)} items in {len(paths)} file(s)")
     return 0

@@ -1,0 +1,420 @@
+"""A workspace's own questions: packs imported all-or-nothing, retirements, and the item
+analysis admins use to find broken keys, dead distractors and disliked questions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import yaml
+from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot import bank
+from bot.chat import Attachment, Card, Field, MemberRef, Reply, Tone
+from bot.commands import CommandError, Invocation
+from bot.context import Context
+from bot.features.drops import LETTERS, topic_name
+from bot.store import ops
+from bot.store.schema import SHIPPED, answers, drops, questions, reactions, retirements
+from questions.loader import BankError
+from questions.packs import parse_pack
+from questions.quality import near_duplicates
+from questions.schema import ChoiceItem, Item
+
+THUMBS_UP = ("👍", "+1", "thumbsup")
+THUMBS_DOWN = ("👎", "-1", "thumbsdown")
+MIN_ANSWERS_TO_FLAG = 5  # below this a share says more about chance than about the item
+LIST_LIMIT = 25
+
+
+@dataclass
+class ImportResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+async def import_pack(
+    engine: AsyncEngine, *, workspace: MemberRef, file: Attachment, now: datetime
+) -> ImportResult:
+    """Validate the whole pack, then store it in one transaction; BankError lists every
+    problem and stores nothing. Re-importing a pack updates its items."""
+    items = parse_pack(file.name, file.content)
+    result = ImportResult()
+    async with engine.begin() as conn:
+        shipped = set(
+            (
+                await conn.scalars(
+                    select(questions.c.id).where(
+                        questions.c.platform == SHIPPED, questions.c.workspace_id == SHIPPED
+                    )
+                )
+            ).all()
+        )
+        clashes = [i.id for i in items if i.id in shipped]
+        if clashes:
+            from questions.loader import Problem
+
+            raise BankError(
+                [
+                    Problem(
+                        file.name,
+                        1,
+                        f"{i}.id",
+                        "this id belongs to a shipped question; choose another id",
+                    )
+                    for i in clashes
+                ]
+            )
+        existing = set(
+            (
+                await conn.scalars(
+                    select(questions.c.id).where(
+                        questions.c.platform == workspace.platform,
+                        questions.c.workspace_id == workspace.workspace_id,
+                    )
+                )
+            ).all()
+        )
+        for item in items:
+            body = bank.to_json(item)
+            await ops.upsert(
+                conn,
+                questions,
+                {
+                    "platform": workspace.platform,
+                    "workspace_id": workspace.workspace_id,
+                    "id": item.id,
+                    "topic": item.topic,
+                    "kind": item.kind,
+                    "difficulty": item.difficulty,
+                    "body": body,
+                    "content_hash": hashlib.sha256(body.encode()).hexdigest(),
+                    "added_at": now,
+                    "added_by": workspace.user_id,
+                },
+                keys=("platform", "workspace_id", "id"),
+                update=("topic", "kind", "difficulty", "body", "content_hash", "added_by"),
+            )
+            (result.updated if item.id in existing else result.added).append(item.id)
+        others = await _visible_items(conn, workspace, exclude={i.id for i in items})
+    for a, b, score in near_duplicates(items, against=others):
+        result.warnings.append(f"{a} reads like {b} ({score:.0f}% similar)")
+    return result
+
+
+async def _visible_items(
+    conn: AsyncConnection, workspace: MemberRef, *, exclude: set[str]
+) -> list[Item]:
+    rows = await conn.scalars(
+        select(questions.c.body).where(
+            or_(
+                and_(questions.c.platform == SHIPPED, questions.c.workspace_id == SHIPPED),
+                and_(
+                    questions.c.platform == workspace.platform,
+                    questions.c.workspace_id == workspace.workspace_id,
+                ),
+            ),
+            questions.c.id.not_in(exclude) if exclude else questions.c.id.is_not(None),
+        )
+    )
+    return [bank.from_json(body) for body in rows]
+
+
+async def export_pack(engine: AsyncEngine, *, workspace: MemberRef | None) -> str:
+    """The workspace's own questions (or, with no workspace, the shipped bank) as YAML."""
+    platform, workspace_id = (
+        (workspace.platform, workspace.workspace_id) if workspace else (SHIPPED, SHIPPED)
+    )
+    async with engine.connect() as conn:
+        bodies = (
+            await conn.scalars(
+                select(questions.c.body)
+                .where(questions.c.platform == platform, questions.c.workspace_id == workspace_id)
+                .order_by(questions.c.topic, questions.c.id)
+            )
+        ).all()
+    items = [bank.from_json(body).model_dump(mode="json", exclude_defaults=True) for body in bodies]
+    for item in items:  # the key flag is the one default worth writing out
+        for option in item.get("options", ()):
+            option.pop("correct", None)
+    for raw, body in zip(items, bodies, strict=True):
+        parsed = bank.from_json(body)
+        if isinstance(parsed, ChoiceItem):
+            raw["options"][parsed.key_index]["correct"] = True
+    return yaml.safe_dump({"items": items}, sort_keys=False, allow_unicode=True, width=100)
+
+
+# ---- commands ---------------------------------------------------------------------------
+
+
+async def import_command(ctx: Context, inv: Invocation) -> Reply:
+    if not inv.files:
+        raise CommandError(
+            "Attach the pack file: on Discord add it to the command, on Slack share it in the "
+            "channel and run the command, in the console give its path: "
+            "`/questions import pack.yaml`."
+        )
+    if len(inv.files) > 1:
+        raise CommandError("Import one pack at a time.")
+    file = inv.files[0]
+    try:
+        result = await import_pack(
+            ctx.engine, workspace=inv.member.ref, file=file, now=ctx.clock.now()
+        )
+    except BankError as exc:
+        shown = exc.problems[:20]
+        more = f"\n… and {len(exc.problems) - 20} more." if len(exc.problems) > 20 else ""
+        return Reply(
+            card=Card(
+                title=f"Nothing imported: {len(exc.problems)} problem(s) in {file.name}",
+                body="\n".join(f"• {p}" for p in shown) + more,
+                footer="Fix every line listed and import the file again; the pack is imported "
+                "whole or not at all.",
+                tone=Tone.BAD,
+            )
+        )
+    lines = [
+        f"Imported {len(result.added)} new and updated {len(result.updated)} question(s) "
+        f"from {file.name}. They are used in /quiz and drops in this workspace only."
+    ]
+    if result.warnings:
+        lines.append("Check these, they are very close to existing questions:")
+        lines += [f"• {w}" for w in result.warnings[:10]]
+    return Reply(card=Card(title="Pack imported", body="\n".join(lines), tone=Tone.GOOD))
+
+
+async def list_command(ctx: Context, inv: Invocation) -> Reply:
+    ref = inv.member.ref
+    topic = inv.get("topic")
+    retired_q = select(retirements.c.question_id).where(
+        retirements.c.platform == ref.platform,
+        retirements.c.workspace_id == ref.workspace_id,
+        retirements.c.question_id == questions.c.id,
+    )
+    query = (
+        select(
+            questions.c.id,
+            questions.c.kind,
+            questions.c.difficulty,
+            questions.c.platform,
+            questions.c.body,
+            retired_q.exists().label("retired"),
+        )
+        .where(
+            or_(
+                and_(questions.c.platform == SHIPPED, questions.c.workspace_id == SHIPPED),
+                and_(
+                    questions.c.platform == ref.platform,
+                    questions.c.workspace_id == ref.workspace_id,
+                ),
+            )
+        )
+        .order_by(questions.c.platform != SHIPPED, questions.c.id)
+    )
+    if topic:
+        query = query.where(questions.c.topic == topic)
+    async with ctx.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    if not rows:
+        return Reply.text(f"No questions{f' on {topic_name(topic)}' if topic else ''} yet.")
+    custom = sum(1 for r in rows if r.platform != SHIPPED)
+    retired = sum(1 for r in rows if r.retired)
+    lines = []
+    ordered = sorted(rows, key=lambda r: (r.platform == SHIPPED, r.id))  # yours first
+    for row in ordered[:LIST_LIMIT]:
+        prompt = bank.from_json(row.body).prompt
+        short = prompt if len(prompt) <= 70 else prompt[:67] + "…"
+        mark = " (retired)" if row.retired else (" (yours)" if row.platform != SHIPPED else "")
+        lines.append(f"`{row.id}` · {row.kind}, {row.difficulty}{mark}: {short}")
+    more = (
+        f"\n… and {len(rows) - LIST_LIMIT} more; narrow with a topic."
+        if len(rows) > LIST_LIMIT
+        else ""
+    )
+    return Reply(
+        card=Card(
+            title=f"Questions{f' · {topic_name(topic)}' if topic else ''}: {len(rows)} "
+            f"({custom} yours, {retired} retired)",
+            body="\n".join(lines) + more,
+            footer="/questions retire ID hides one here; /questions restore ID brings it back.",
+            tone=Tone.INFO,
+        )
+    )
+
+
+async def _exists(conn: AsyncConnection, ref: MemberRef, question_id: str) -> bool:
+    item = await bank.get(
+        conn, platform=ref.platform, workspace_id=ref.workspace_id, question_id=question_id
+    )
+    return item is not None
+
+
+async def retire_command(ctx: Context, inv: Invocation) -> Reply:
+    ref, question_id = inv.member.ref, str(inv.options["id"])
+    async with ctx.engine.begin() as conn:
+        if not await _exists(conn, ref, question_id):
+            raise CommandError(f"No question `{question_id}`. `/questions list` shows the ids.")
+        added = await ops.insert_ignore(
+            conn,
+            retirements,
+            {
+                "platform": ref.platform,
+                "workspace_id": ref.workspace_id,
+                "question_id": question_id,
+                "retired_by": ref.user_id,
+                "retired_at": ctx.clock.now(),
+            },
+            keys=("platform", "workspace_id", "question_id"),
+        )
+    if not added:
+        return Reply.text(f"`{question_id}` is already retired here.")
+    return Reply.text(
+        f"Retired `{question_id}`: it will not be asked in this workspace. Other workspaces are "
+        f"not affected. `/questions restore {question_id}` undoes this.",
+        tone=Tone.GOOD,
+    )
+
+
+async def restore_command(ctx: Context, inv: Invocation) -> Reply:
+    ref, question_id = inv.member.ref, str(inv.options["id"])
+    async with ctx.engine.begin() as conn:
+        result = await conn.execute(
+            delete(retirements).where(
+                retirements.c.platform == ref.platform,
+                retirements.c.workspace_id == ref.workspace_id,
+                retirements.c.question_id == question_id,
+            )
+        )
+    if not result.rowcount:
+        return Reply.error(f"`{question_id}` is not retired here.")
+    return Reply.text(f"Restored `{question_id}`: it can be asked again.", tone=Tone.GOOD)
+
+
+# ---- item analysis ----------------------------------------------------------------------
+
+
+@dataclass
+class ItemStats:
+    question_id: str
+    item: Item
+    drops: int = 0
+    answers: int = 0
+    correct: int = 0
+    picks: dict[int, int] = field(default_factory=dict)
+    up: int = 0
+    down: int = 0
+
+    @property
+    def share_correct(self) -> float | None:
+        return self.correct / self.answers if self.answers else None
+
+    @property
+    def flags(self) -> list[str]:
+        out = []
+        if self.answers >= MIN_ANSWERS_TO_FLAG and isinstance(self.item, ChoiceItem):
+            if (self.share_correct or 0) < 0.25:
+                out.append("share correct below 25%: check the key")
+            for i, option in enumerate(self.item.options):
+                if not option.correct and self.picks.get(i, 0) / self.answers < 0.05:
+                    out.append(f"distractor {LETTERS[i]} chosen by under 5%: dead")
+        if self.down > self.up and self.down >= 2:
+            out.append(f"mostly 👎 ({self.down} vs {self.up} 👍)")
+        return out
+
+
+def _emoji_in(names: tuple[str, ...]) -> object:
+    return or_(*(reactions.c.emoji.startswith(n) for n in names))
+
+
+async def analyse(engine: AsyncEngine, workspace: MemberRef) -> list[ItemStats]:
+    """Per question asked in the workspace's channels: answers, share correct, picks per
+    option and 👍/👎 ratings on the drop messages."""
+    scope = (
+        drops.c.platform == workspace.platform,
+        drops.c.workspace_id == workspace.workspace_id,
+        drops.c.private_to.is_(None),
+    )
+    async with engine.connect() as conn:
+        asked = (
+            await conn.execute(
+                select(drops.c.question_id, func.count(drops.c.id), func.max(drops.c.question))
+                .where(*scope)
+                .group_by(drops.c.question_id)
+            )
+        ).all()
+        picks = (
+            await conn.execute(
+                select(
+                    drops.c.question_id,
+                    answers.c.option_index,
+                    func.count(answers.c.id),
+                    func.sum(case((answers.c.correct.is_(True), 1), else_=0)),
+                )
+                .join(answers, answers.c.drop_id == drops.c.id)
+                .where(*scope)
+                .group_by(drops.c.question_id, answers.c.option_index)
+            )
+        ).all()
+        ratings = (
+            await conn.execute(
+                select(
+                    drops.c.question_id,
+                    func.sum(case((_emoji_in(THUMBS_UP), 1), else_=0)),  # type: ignore[arg-type]
+                    func.sum(case((_emoji_in(THUMBS_DOWN), 1), else_=0)),  # type: ignore[arg-type]
+                )
+                .join(
+                    reactions,
+                    and_(
+                        reactions.c.platform == drops.c.platform,
+                        reactions.c.workspace_id == drops.c.workspace_id,
+                        reactions.c.message_id == drops.c.message_id,
+                    ),
+                )
+                .where(*scope)
+                .group_by(drops.c.question_id)
+            )
+        ).all()
+    stats = {qid: ItemStats(qid, bank.from_json(body), drops=n) for qid, n, body in asked}
+    for qid, option, n, right in picks:
+        entry = stats[qid]
+        entry.answers += int(n)
+        entry.correct += int(right or 0)
+        if option is not None:
+            entry.picks[int(option)] = entry.picks.get(int(option), 0) + int(n)
+    for qid, up, down in ratings:
+        stats[qid].up, stats[qid].down = int(up or 0), int(down or 0)
+    return sorted(stats.values(), key=lambda s: (not s.flags, s.share_correct or 0, s.question_id))
+
+
+def describe(entry: ItemStats) -> str:
+    parts = [f"asked {entry.drops}×, {entry.answers} answer(s)"]
+    if entry.share_correct is not None and isinstance(entry.item, ChoiceItem):
+        parts.append(f"{round(100 * entry.share_correct)}% right")
+        shares = ", ".join(
+            f"{LETTERS[i]} {round(100 * entry.picks.get(i, 0) / entry.answers)}%"
+            for i in range(len(entry.item.options))
+        )
+        parts.append(f"picks {shares}")
+    parts.append(f"👍 {entry.up} 👎 {entry.down}")
+    text = "; ".join(parts)
+    return text + ("\n⚠ " + "; ".join(entry.flags) if entry.flags else "")
+
+
+async def report_command(ctx: Context, inv: Invocation) -> Reply:
+    entries = await analyse(ctx.engine, inv.member.ref)
+    if not entries:
+        return Reply.text("No question has been dropped here yet, so there is nothing to analyse.")
+    flagged = sum(1 for e in entries if e.flags)
+    fields = tuple(Field(f"`{e.question_id}`", describe(e)) for e in entries[:15])
+    return Reply(
+        card=Card(
+            title=f"Question report: {len(entries)} asked, {flagged} flagged",
+            fields=fields,
+            footer=f"Flags need at least {MIN_ANSWERS_TO_FLAG} answers. Retire a bad item with "
+            "/questions retire ID.",
+            tone=Tone.INFO,
+        )
+    )

@@ -1,0 +1,88 @@
+"""The shipped bank against CONTENT.md's rules: checks that name the offending items."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from questions.loader import load_bank
+from questions.quality import key_longest_share, key_spread, near_duplicates, stats
+from questions.schema import TOPICS, ChoiceItem, Item
+
+
+@pytest.fixture(scope="module")
+def bank() -> tuple[Item, ...]:
+    return load_bank()
+
+
+def test_the_bank_is_big_and_covers_every_topic(bank: tuple[Item, ...]) -> None:
+    """At least 500 items: 250 choice, 150 open, 40 scenario, 40 behavioural, 25 per topic."""
+    counts = stats(bank)
+    kinds = counts["by_kind"]
+    assert isinstance(kinds, dict)
+    assert len(bank) >= 500
+    assert kinds["choice"] >= 250
+    assert kinds["open"] >= 150
+    assert kinds["scenario"] >= 40
+    assert kinds["behavioural"] >= 40
+    per_topic = {t: sum(i.topic == t for i in bank) for t in TOPICS}
+    assert {t: n for t, n in per_topic.items() if n < 25} == {}
+
+
+def test_difficulty_is_spread_roughly_30_50_20(bank: tuple[Item, ...]) -> None:
+    """Easy, medium and hard each within 7 points of 30 %, 50 % and 20 %."""
+    n = len(bank)
+    shares = {d: sum(i.difficulty == d for i in bank) / n for d in ("easy", "medium", "hard")}
+    for difficulty, target in (("easy", 0.30), ("medium", 0.50), ("hard", 0.20)):
+        assert abs(shares[difficulty] - target) <= 0.07, shares
+
+
+def test_no_two_prompts_are_near_duplicates(bank: tuple[Item, ...]) -> None:
+    """No pair of prompts across the bank has a token-set ratio of 90 or more."""
+    assert near_duplicates(bank) == []
+
+
+_LAZY = re.compile(r"\b(all|none) of the above\b|^\s*both\b.*\band\b", re.IGNORECASE)
+
+
+def test_no_lazy_options(bank: tuple[Item, ...]) -> None:
+    """No 'all/none of the above' and no 'both … and …' options."""
+    lazy = [
+        (item.id, option.text)
+        for item in bank
+        if isinstance(item, ChoiceItem)
+        for option in item.options
+        if _LAZY.search(option.text)
+    ]
+    assert lazy == []
+
+
+def test_key_positions_are_spread_evenly(bank: tuple[Item, ...]) -> None:
+    """Each key position is within 10 % of an even share across the bank."""
+    spread = key_spread(bank)
+    assert spread.worst_deviation <= 0.10, spread
+
+
+def test_the_key_is_rarely_the_longest_option(bank: tuple[Item, ...]) -> None:
+    """The key is the longest option in at most 40 % of choice items."""
+    assert key_longest_share(bank) <= 0.40
+
+
+def test_every_option_has_a_reason(bank: tuple[Item, ...]) -> None:
+    """Every option of every choice item explains itself."""
+    missing = [
+        item.id
+        for item in bank
+        if isinstance(item, ChoiceItem)
+        for option in item.options
+        if not option.reason.strip()
+    ]
+    assert missing == []
+
+
+def test_ids_are_unique_and_carry_their_topic(bank: tuple[Item, ...]) -> None:
+    """Ids are unique across the bank and start with the item's topic."""
+    ids = [i.id for i in bank]
+    assert len(ids) == len(set(ids))
+    assert [i.id for i in bank if not i.id.startswith(i.topic.split("-")[0])] == []
