@@ -82,4 +82,7 @@ async def build_app(
         jobs=jobs,
     )
     jobs.bind(ctx)
+    from bot.features import practice
+
+    jobs.on(practice.REMIND_ACTION, practice.send_reminder)
     return App(ctx=ctx, core=Core(ctx))

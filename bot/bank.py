@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.schema import SHIPPED, answers, drops, questions
+from bot.store.schema import SHIPPED, answers, drops, questions, retirements
 from questions.schema import Item
 
 _ITEM: TypeAdapter[Item] = TypeAdapter(Item)
@@ -97,9 +97,15 @@ def _visible(platform: str, workspace_id: str) -> ColumnElement[bool]:
 async def _candidates(
     conn: AsyncConnection, *, platform: str, workspace_id: str, filters: Filters
 ) -> list[str]:
+    retired = select(retirements.c.question_id).where(
+        retirements.c.platform == platform,
+        retirements.c.workspace_id == workspace_id,
+        retirements.c.question_id == questions.c.id,
+    )
     query = select(questions.c.id).where(
         _visible(platform, workspace_id),
         questions.c.kind.in_([filters.kind] if filters.kind else DROP_KINDS),
+        ~retired.exists(),
     )
     if filters.topic:
         query = query.where(questions.c.topic == filters.topic)

@@ -113,12 +113,14 @@ class Form:
 class Reply:
     """What a handler wants shown in answer to an interaction.
 
-    A card (private to the member by default) or a form to open; never both.
+    A card (private to the member by default) or a form to open; never both. ``files`` go
+    with the card (an export, a chart).
     """
 
     card: Card | None = None
     private: bool = True
     form: Form | None = None
+    files: tuple[Attachment, ...] = ()
 
     @staticmethod
     def text(message: str, *, title: str = "", tone: Tone = Tone.INFO) -> Reply:
@@ -133,6 +135,14 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that came with a command (a Discord attachment, a Slack file, a console path)."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Command:
     """A slash command. ``text`` for platforms without typed options (Slack, console);
     ``name`` + ``options`` for platforms that parse them (Discord)."""
@@ -142,6 +152,7 @@ class Command:
     text: str = ""
     name: str = ""
     options: Mapping[str, object] = field(default_factory=dict)
+    files: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from bot.chat import Member, Place, Reply
+from bot.chat import Attachment, Member, Place, Reply
+from questions.extras import TIP_CATEGORIES
 from questions.schema import DIFFICULTIES, TOPICS
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Kind(Enum):
     CHOICE = "choice"
     MEMBER = "member"  # a user id; text may say <@U123>, <@U123|name> or @name
     CHANNEL = "channel"  # a channel id; text may say <#C123>, <#C123|name> or #name
+    FILE = "file"  # the name of a file that comes with the command (Command.files)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Invocation:
     place: Place
     spec: CommandSpec
     options: Mapping[str, str | int]
+    files: tuple[Attachment, ...] = ()
 
     def get(self, name: str) -> str | None:
         value = self.options.get(name)
@@ -108,6 +111,13 @@ TZ = Option(
 REVEAL = Option(
     "reveal", "Reveal after this long, e.g. 2h (default: before the next drop)", positional=False
 )
+PERIOD = Option(
+    "period",
+    "Which board: this week (default), this month, or all time",
+    Kind.CHOICE,
+    ("week", "month", "all"),
+)
+QUESTION_ID = Option("id", "The question's id (see /questions list)", required=True)
 SCHEDULE_ID = Option(
     "id", "The schedule's number (see /schedule list)", Kind.INT, required=True, minimum=1
 )
@@ -115,7 +125,18 @@ SCHEDULE_ID = Option(
 
 def _table() -> tuple[CommandSpec, ...]:
     # Imported here so feature modules may import this module's types freely.
-    from bot.features import answers, drops, help, leaderboard, schedules
+    from bot.features import (
+        answers,
+        drops,
+        help,
+        leaderboard,
+        packs,
+        practice,
+        privacy,
+        progress,
+        schedules,
+        tips,
+    )
 
     return (
         CommandSpec(
@@ -206,7 +227,99 @@ def _table() -> tuple[CommandSpec, ...]:
         ),
         CommandSpec("next", "When the next drop in this channel comes", schedules.next_drop),
         CommandSpec(
-            "leaderboard", "Points so far: the top members and your place", leaderboard.show
+            "questions import",
+            "Add this workspace's own questions from a YAML or CSV pack (all or nothing)",
+            packs.import_command,
+            (
+                Option(
+                    "file",
+                    "The pack: .yaml in the bank's format, or .csv of choice items",
+                    Kind.FILE,
+                ),
+            ),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions list",
+            "The questions this workspace can be asked",
+            packs.list_command,
+            (TOPIC,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions retire",
+            "Stop asking a question in this workspace",
+            packs.retire_command,
+            (QUESTION_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions restore",
+            "Ask a retired question again",
+            packs.restore_command,
+            (QUESTION_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions report",
+            "How each question did: share right, picks per option, ratings, flags",
+            packs.report_command,
+            (),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "tip",
+            "An interview tip",
+            tips.tip_command,
+            (Option("category", "What the tip is about", Kind.CHOICE, TIP_CATEGORIES),),
+        ),
+        CommandSpec(
+            "resources",
+            "Books, courses and datasets to study a topic",
+            tips.resources_command,
+            (TOPIC,),
+        ),
+        CommandSpec(
+            "leaderboard",
+            "The board for this week (or month, or all time), optionally for one topic",
+            leaderboard.show,
+            (PERIOD, TOPIC),
+        ),
+        CommandSpec(
+            "rank",
+            "Your place on the board and who is just above and below",
+            progress.rank_command,
+            (PERIOD,),
+        ),
+        CommandSpec(
+            "stats",
+            "Answered, accuracy, streak and mastery per topic, with a chart",
+            progress.stats_command,
+            (Option("member", "Whose stats (default: yours)", Kind.MEMBER),),
+        ),
+        CommandSpec(
+            "practice",
+            "A private question: due reviews first, then new ones",
+            practice.practice_command,
+            (TOPIC, DIFFICULTY),
+        ),
+        CommandSpec(
+            "review",
+            "How many reviews are due, and the first of them",
+            practice.review_command,
+            (TOPIC, DIFFICULTY),
+        ),
+        CommandSpec(
+            "remind",
+            "A daily DM when reviews are due: /remind 19:00, or /remind off",
+            practice.remind_command,
+            (Option("when", "HH:MM in the workspace's time zone, or off", required=True),),
+        ),
+        CommandSpec(
+            "me export", "Everything stored about you, as a JSON file", privacy.export_command
+        ),
+        CommandSpec(
+            "me forget", "Delete everything stored about you (asks first)", privacy.forget_command
         ),
     )
 

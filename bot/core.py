@@ -21,7 +21,7 @@ from bot.chat import (
 )
 from bot.commands import CommandError, Invocation, Permission
 from bot.context import Context
-from bot.features import answers, help
+from bot.features import answers, help, practice, privacy
 from bot.store import ops
 from bot.store.schema import members, workspaces
 
@@ -58,7 +58,7 @@ class Core:
             case Command():
                 return await self._command(event)
             case Action():
-                return await answers.on_action(self.ctx, event)
+                return await self._action(event)
             case FormSubmit():
                 return await answers.on_form(self.ctx, event)
             case Reaction():
@@ -84,10 +84,20 @@ class Core:
             )
         try:
             return await spec.handler(
-                self.ctx, Invocation(event.member, event.place, spec, options)
+                self.ctx, Invocation(event.member, event.place, spec, options, event.files)
             )
         except CommandError as exc:  # a handler's own check of the input
             return Reply.error(str(exc))
+
+    async def _action(self, event: Action) -> Reply:
+        """Buttons are routed by the prefix of their stable action id."""
+        if event.action_id == "practice:next":
+            spec = table.find("practice")
+            assert spec is not None
+            return await practice.on_next(self.ctx, Invocation(event.member, event.place, spec, {}))
+        if event.action_id == "me:forget":
+            return await privacy.on_confirm(self.ctx, event.member.ref)
+        return await answers.on_action(self.ctx, event)
 
     def _with_configured_admin(self, member: Member) -> Member:
         admins = self.ctx.settings.admins

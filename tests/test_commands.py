@@ -62,7 +62,7 @@ def test_int_option_is_checked() -> None:
 
 def test_unexpected_word_shows_usage() -> None:
     """A stray word is pointed out together with the command's usage."""
-    with pytest.raises(CommandError, match=r"Unexpected `banana`\. Usage: `/leaderboard`"):
+    with pytest.raises(CommandError, match=r"Unexpected `banana`\. Usage: `/leaderboard \["):
         parse("/leaderboard banana")
 
 

@@ -6,6 +6,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import RowMapping, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +27,7 @@ from bot.chat import (
 from bot.commands import Invocation
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
+from bot.features import practice, progress
 from bot.features.drops import LETTERS, Drop, closed_card, topic_name
 from bot.ports import PlatformError
 from bot.store import ops
@@ -126,8 +128,16 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
             return Reply.error("That option does not exist on this question.")
         correct = item.options[option].correct
         public = drop.private_to is None
-        points = scoring.choice_points(correct=correct, difficulty=item.difficulty) if public else 0
         now = ctx.clock.now()
+        tz = await workspace_tz(conn, member.platform, member.workspace_id)
+        shown_for = now - drop.posted_at
+        if public:
+            points = scoring.choice_points(
+                correct=correct, difficulty=item.difficulty, after=shown_for
+            )
+        else:
+            earned = await progress.practice_points_today(conn, member, now, tz)
+            points = scoring.practice_points(correct=correct, earned_today=earned)
         inserted = await _insert_answer(
             conn,
             drop=drop,
@@ -137,20 +147,31 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
         )
         if not inserted:  # a double press raced past the check above
             return await _existing(conn, drop_id, member.user_id) or _closed(drop)
-        if public:
-            tz = await workspace_tz(conn, member.platform, member.workspace_id)
-            await ops.add_score(
-                conn,
-                member=member,
-                topic=item.topic,
-                at=now,
-                tz=tz,
-                points=points,
-                answered=1,
-                correct=int(correct),
-            )
+        await ops.add_score(
+            conn,
+            member=member,
+            topic=item.topic,
+            at=now,
+            tz=tz,
+            points=points,
+            answered=1,
+            correct=int(correct),
+        )
+        streak = await progress.count_day(conn, member, now, tz)
+        due = await practice.review(
+            conn,
+            member=member,
+            item=item,
+            correct=correct,
+            fast=not public and shown_for <= practice.FAST,
+            now=now,
+            source=drop.source,
+        )
+    await progress.announce_milestone(ctx, drop.place, member, streak)
     if not public:
-        return Reply(card=_feedback_card(item, option), private=True)
+        return Reply(
+            card=_feedback_card(item, option, points=points, due=due, now=now), private=True
+        )
     return Reply.text(
         f"Locked in: **{LETTERS[option]}**. Nobody else can see it; "
         "the reveal shows how everyone did.",
@@ -195,14 +216,19 @@ def _option_fields(item: ChoiceItem, counts: Counter[int] | None, total: int) ->
     return tuple(fields)
 
 
-def _feedback_card(item: ChoiceItem, option: int) -> Card:
+def _feedback_card(
+    item: ChoiceItem, option: int, *, points: int, due: datetime, now: datetime
+) -> Card:
     right = item.options[option].correct
     key = item.key_index
+    days = max(1, round((due - now).total_seconds() / 86400))
+    earned = f" +{points} pt." if points else ""
     return Card(
         title="Correct!" if right else f"Not quite: the answer is {LETTERS[key]}",
-        body=f"You chose **{LETTERS[option]}**. {item.prompt}",
+        body=f"You chose **{LETTERS[option]}**.{earned} {item.prompt}",
         fields=_option_fields(item, None, 0),
-        footer="Run /quiz for another.",
+        footer=f"This question comes back for review in {days} day(s).",
+        buttons=(practice.next_button(),),
         tone=Tone.GOOD if right else Tone.BAD,
     )
 
@@ -238,8 +264,8 @@ async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
         )
         if not inserted:
             return await _existing(conn, drop_id, member.user_id) or _closed(drop)
+        tz = await workspace_tz(conn, member.platform, member.workspace_id)
         if public:
-            tz = await workspace_tz(conn, member.platform, member.workspace_id)
             await ops.add_score(
                 conn,
                 member=member,
@@ -249,6 +275,8 @@ async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
                 points=points,
                 answered=1,
             )
+        streak = await progress.count_day(conn, member, now, tz)
+    await progress.announce_milestone(ctx, drop.place, member, streak)
     if not public and isinstance(drop.item, OpenItem):
         return Reply(card=_model_answer_card(drop.item, yours=text), private=True)
     words = len(text.split())
@@ -468,10 +496,11 @@ async def on_reaction(ctx: Context, reaction: Reaction) -> None:
             )
             changed = bool(result.rowcount)
         if changed:
-            await _recount_votes(conn, member, reaction.message_id)
+            await recount_votes(conn, member, reaction.message_id)
 
 
-async def _recount_votes(conn: AsyncConnection, voter: MemberRef, message_id: str) -> None:
+async def recount_votes(conn: AsyncConnection, voter: MemberRef, message_id: str) -> None:
+    """Recount the votes on an open answer's message and move its author's points."""
     answer = (
         (
             await conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,17 +11,23 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
-from bot.chat import Button, Card, Place, Reply, Style, Tone
+from bot.chat import Button, Card, MemberRef, Place, Reply, Style, Tone
 from bot.commands import Invocation
 from bot.context import Context
 from bot.ports import PlatformError
 from bot.store.schema import drops
+from questions.extras import tips
 from questions.schema import ChoiceItem, Item, OpenItem
 
 log = logging.getLogger(__name__)
 
 LETTERS = "ABCD"
 TOPIC_NAMES = {"data-features": "data & features", "nlp": "NLP", "system-design": "system design"}
+
+
+def tip_line(rng: random.Random) -> str:
+    """An interview tip for the line under a drop."""
+    return f"💡 {rng.choice(tips()).text}"
 
 
 def topic_name(topic: str) -> str:
@@ -38,6 +45,7 @@ class Drop:
     message_id: str | None
     posted_at: datetime
     revealed_at: datetime | None
+    source: str = "channel"
 
     @property
     def is_open(self) -> bool:
@@ -59,10 +67,11 @@ async def load(conn: AsyncConnection, drop_id: int, *, lock: bool = False) -> Dr
         message_id=row["message_id"],
         posted_at=row["posted_at"],
         revealed_at=row["revealed_at"],
+        source=row["source"],
     )
 
 
-def question_card(drop_id: int, item: Item, *, personal: bool = False) -> Card:
+def question_card(drop_id: int, item: Item, *, personal: bool = False, tip: str = "") -> Card:
     """The card members answer: a button per option, or one that opens the answer form."""
     title = f"{'Your question' if personal else 'Question drop'} · {topic_name(item.topic)}"
     title += f" · {item.difficulty}"
@@ -86,6 +95,8 @@ def question_card(drop_id: int, item: Item, *, personal: bool = False) -> Card:
             if personal
             else "Answers stay hidden until the reveal; then everyone votes with reactions."
         )
+    if tip:
+        footer = f"{footer}\n{tip}"
     return Card(title=title, body=body, buttons=buttons, footer=footer, tone=Tone.QUESTION)
 
 
@@ -136,6 +147,7 @@ async def _insert(
     private_to: str | None,
     schedule_id: int | None = None,
     reveal_at: datetime | None = None,
+    source: str = "channel",
 ) -> int:
     result = await conn.execute(
         drops.insert().values(
@@ -152,6 +164,7 @@ async def _insert(
             posted_at=ctx.clock.now(),
             schedule_id=schedule_id,
             reveal_at=reveal_at,
+            source=source,
         )
     )
     key = result.inserted_primary_key
@@ -195,7 +208,8 @@ async def post_drop(
             reveal_at=reveal_at,
         )
     try:
-        message_id = await ctx.platform.post(place, question_card(drop_id, item))
+        card = question_card(drop_id, item, tip=tip_line(ctx.rng))
+        message_id = await ctx.platform.post(place, card)
     except PlatformError:
         async with ctx.engine.begin() as conn:
             await conn.execute(delete(drops).where(drops.c.id == drop_id))
@@ -237,10 +251,31 @@ async def quiz(ctx: Context, inv: Invocation) -> Reply:
         )
         if item is None:
             return _nothing_matches(filters)
-        drop_id = await _insert(
-            ctx, conn, place=inv.place, item=item, posted_by=ref.user_id, private_to=ref.user_id
+        drop_id = await insert_private(
+            ctx, conn, place=inv.place, item=item, member=ref, source="quiz"
         )
     return Reply(card=question_card(drop_id, item, personal=True), private=True)
+
+
+async def insert_private(
+    ctx: Context,
+    conn: AsyncConnection,
+    *,
+    place: Place,
+    item: Item,
+    member: MemberRef,
+    source: str,
+) -> int:
+    """Record a question shown to one member (/quiz, /practice); its buttons work for them."""
+    return await _insert(
+        ctx,
+        conn,
+        place=place,
+        item=item,
+        posted_by=member.user_id,
+        private_to=member.user_id,
+        source=source,
+    )
 
 
 def is_open_item(item: Item) -> bool:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot import scoring
 from bot.chat import Card, MemberRef, Reply, Tone
 from bot.commands import Invocation
-from bot.context import Context
+from bot.context import Context, workspace_tz
 from bot.store.schema import members, scores
 
 MEDALS = ("🥇", "🥈", "🥉")
 TOP = 10
+PERIOD_NAMES = {"week": "this week", "month": "this month", "all": "of all time"}
 
 
 def _scoped(ref: MemberRef, period: str, topic: str) -> list[ColumnElement[bool]]:
@@ -71,30 +73,106 @@ async def rank(
     if mine is None:
         return None
     points, correct = mine
-    ahead = await conn.scalar(
+    # Two counts, each a plain range over the covering index: more points, then the ties
+    # that the board puts first (more correct answers, then user id).
+    more = await conn.scalar(
+        select(func.count()).where(*_scoped(ref, period, topic), scores.c.points > points)
+    )
+    tied = await conn.scalar(
         select(func.count()).where(
             *_scoped(ref, period, topic),
-            (scores.c.points > points)
-            | ((scores.c.points == points) & (scores.c.correct > correct))
-            | (
-                (scores.c.points == points)
-                & (scores.c.correct == correct)
-                & (scores.c.user_id < ref.user_id)
-            ),
+            scores.c.points == points,
+            (scores.c.correct > correct)
+            | ((scores.c.correct == correct) & (scores.c.user_id < ref.user_id)),
         )
     )
+    ahead = int(more or 0) + int(tied or 0)
     return int(ahead or 0) + 1, int(points)
+
+
+async def neighbours(
+    conn: AsyncConnection, ref: MemberRef, *, period: str, topic: str = "*", reach: int = 2
+) -> list[tuple[int, tuple[str, str, int]]]:
+    """The member and up to ``reach`` members just above and below, as (offset, row).
+
+    Two small index seeks from the member's own row, however long the board is.
+    """
+    mine = (
+        await conn.execute(
+            select(scores.c.points, scores.c.correct).where(
+                *_scoped(ref, period, topic), scores.c.user_id == ref.user_id
+            )
+        )
+    ).first()
+    if mine is None:
+        return []
+    points, correct = mine
+    better = (
+        (scores.c.points > points)
+        | ((scores.c.points == points) & (scores.c.correct > correct))
+        | (
+            (scores.c.points == points)
+            & (scores.c.correct == correct)
+            & (scores.c.user_id < ref.user_id)
+        )
+    )
+    name = func.coalesce(members.c.display_name, scores.c.user_id)
+    joined = scores.outerjoin(
+        members,
+        and_(
+            members.c.platform == scores.c.platform,
+            members.c.workspace_id == scores.c.workspace_id,
+            members.c.user_id == scores.c.user_id,
+        ),
+    )
+    columns = (scores.c.user_id, name, scores.c.points)
+    above = (
+        await conn.execute(
+            select(*columns)
+            .select_from(joined)
+            .where(*_scoped(ref, period, topic), better)
+            .order_by(scores.c.points, scores.c.correct, scores.c.user_id.desc())
+            .limit(reach)
+        )
+    ).all()
+    below = (
+        await conn.execute(
+            select(*columns)
+            .select_from(joined)
+            .where(*_scoped(ref, period, topic), ~better, scores.c.user_id != ref.user_id)
+            .order_by(scores.c.points.desc(), scores.c.correct.desc(), scores.c.user_id)
+            .limit(reach)
+        )
+    ).all()
+    me = (
+        await conn.execute(
+            select(*columns)
+            .select_from(joined)
+            .where(*_scoped(ref, period, topic), scores.c.user_id == ref.user_id)
+        )
+    ).one()
+    rows = [(-(i + 1), (r[0], r[1], r[2])) for i, r in enumerate(above)][::-1]
+    rows.append((0, (me[0], me[1], me[2])))
+    rows += [(i + 1, (r[0], r[1], r[2])) for i, r in enumerate(below)]
+    return rows
 
 
 async def show(ctx: Context, inv: Invocation) -> Reply:
     ref = inv.member.ref
+    period_kind = inv.get("period") or "week"
+    topic = inv.get("topic") or "*"
     async with ctx.engine.connect() as conn:
-        top = await board(conn, ref)
-        mine = await rank(conn, ref)
+        tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
+        period = scoring.period_key(period_kind, ctx.clock.now(), tz)
+        top = await board(conn, ref, period=period, topic=topic)
+        mine = await rank(conn, ref, period=period, topic=topic)
+    title = f"Leaderboard · {PERIOD_NAMES[period_kind]}"
+    if topic != "*":
+        title += f" · {topic.replace('-', ' ')}"
     if not top:
         return Reply(
             card=Card(
-                title="Leaderboard · all time",
+                title=title,
                 body="No points yet. Answer a drop to get on the board.",
                 tone=Tone.INFO,
             ),
@@ -110,8 +188,6 @@ async def show(ctx: Context, inv: Invocation) -> Reply:
         else "You are not on the board yet: answer a drop to join."
     )
     return Reply(
-        card=Card(
-            title="Leaderboard · all time", body="\n".join(lines), footer=footer, tone=Tone.INFO
-        ),
+        card=Card(title=title, body="\n".join(lines), footer=footer, tone=Tone.INFO),
         private=False,
     )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -71,6 +72,7 @@ workspaces = Table(
     Column("name", String(200), nullable=False, server_default=""),
     Column("timezone", String(64), nullable=False, server_default="UTC"),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("reward_role", String(64)),  # Discord: a role for the week's top 3
 )
 
 members = Table(
@@ -96,6 +98,7 @@ questions = Table(
     Column("body", Text, nullable=False),  # the validated item as JSON
     Column("content_hash", String(64), nullable=False),
     Column("added_at", UTCDateTime(), nullable=False),
+    Column("added_by", String(64)),  # who imported a custom question
     Index(None, "topic", "difficulty"),
 )
 
@@ -110,7 +113,8 @@ drops = Table(
     Column("kind", String(16), nullable=False),
     Column("topic", String(40), nullable=False),
     Column("difficulty", String(8), nullable=False),
-    Column("private_to", String(64)),  # a /quiz question shown to one member only
+    Column("private_to", String(64)),  # a /quiz or /practice question shown to one member only
+    Column("source", String(16), nullable=False, server_default="channel"),  # quiz, practice
     Column("message_id", String(64)),
     Column("posted_by", String(64)),
     Column("posted_at", UTCDateTime(), nullable=False),
@@ -166,7 +170,17 @@ scores = Table(
     Column("points", Integer, nullable=False, server_default="0"),
     Column("answered", Integer, nullable=False, server_default="0"),
     Column("correct", Integer, nullable=False, server_default="0"),
-    Index(None, "platform", "workspace_id", "period", "topic", "points"),
+    # Covers board order and tie-breaks, so ranks are counted from the index alone.
+    Index(
+        "ix_scores_board",
+        "platform",
+        "workspace_id",
+        "period",
+        "topic",
+        "points",
+        "correct",
+        "user_id",
+    ),
 )
 
 
@@ -221,4 +235,70 @@ timers = Table(
     Column("due_at", UTCDateTime(), nullable=False),
     Column("done_at", UTCDateTime()),
     Index(None, "done_at", "due_at"),
+)
+
+# A workspace's retirements of shipped or custom questions; other workspaces are untouched.
+retirements = Table(
+    "retirements",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("question_id", String(80), primary_key=True),
+    Column("retired_by", String(64), nullable=False),
+    Column("retired_at", UTCDateTime(), nullable=False),
+)
+
+# Spaced repetition (fsrs): one card per member and question, and every review.
+cards = Table(
+    "cards",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("question_id", String(80), primary_key=True),
+    Column("topic", String(40), nullable=False),
+    Column("difficulty", String(8), nullable=False),
+    Column("state", Integer, nullable=False),
+    Column("stability", Float),
+    Column("card_difficulty", Float),
+    Column("due", UTCDateTime(), nullable=False),
+    Column("last_review", UTCDateTime()),
+    Column("reps", Integer, nullable=False, server_default="0"),
+    Column("lapses", Integer, nullable=False, server_default="0"),
+    Index(None, "platform", "workspace_id", "user_id", "due"),
+)
+
+review_logs = Table(
+    "review_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_scope(),
+    Column("user_id", String(64), nullable=False),
+    Column("question_id", String(80), nullable=False),
+    Column("rating", Integer, nullable=False),  # fsrs: 1 again, 2 hard, 3 good, 4 easy
+    Column("source", String(16), nullable=False),  # drop, quiz, practice
+    Column("reviewed_at", UTCDateTime(), nullable=False),
+    Column("due_after", UTCDateTime(), nullable=False),
+    Index(None, "platform", "workspace_id", "user_id"),
+)
+
+streaks = Table(
+    "streaks",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("current", Integer, nullable=False),
+    Column("best", Integer, nullable=False),
+    Column("last_day", String(10), nullable=False),  # local date, ISO
+    Column("freeze_week", String(10)),  # the Monday of the week whose freeze was used
+)
+
+member_settings = Table(
+    "member_settings",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("remind_at", String(5)),  # HH:MM in the workspace's time zone, or null
 )

@@ -55,7 +55,7 @@ async def test_drop_answer_reveal_leaderboard(tmp_path: Path) -> None:
     assert "recall on the positive class is zero" in out  # the key's reason
     assert "flatters the useless model" in out  # a distractor's reason
     assert "Right (1/2): @alice" in out
-    assert "🥇 alice: 15 pts" in out and "🥈 bob: 2 pts" in out
+    assert "🥇 alice: 18 pts" in out and "🥈 bob: 2 pts" in out
 
 
 async def test_forms_ask_each_field_and_reactions_vote(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_studybot_run_reads_a_piped_script(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("50% (1)") == 2, result.stdout
-    assert "Leaderboard · all time" in result.stdout
+    assert "Leaderboard · this week" in result.stdout
     assert db.exists()
 
 
@@ -169,3 +169,11 @@ def test_sim_clock_watches_a_drop_post_and_reveal(tmp_path: Path) -> None:
     # Two more days: two more drops, each revealed once.
     assert out.count("Answer to drop #") == 3
     assert "next: " in out
+
+
+async def test_questions_import_takes_a_path(tmp_path: Path) -> None:
+    """In the console, `/questions import PATH` uploads the named file."""
+    pack = Path(__file__).parent.parent / "data" / "packs" / "good.csv"
+    out = await _session(f"/questions import {pack}\n/questions list statistics\n", tmp_path)
+    assert "Imported 2 new and updated 0 question(s) from good.csv" in out
+    assert "acme-csv-median" in out

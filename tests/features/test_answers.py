@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.store.schema import answers, scores
@@ -41,7 +43,7 @@ async def test_first_answer_counts_and_a_second_press_is_refused_politely(chat: 
     async with chat.app.ctx.engine.connect() as conn:
         rows = (await conn.execute(select(answers.c.option_index))).all()
     assert [r.option_index for r in rows] == [2]
-    assert await _points(chat, "alice") == 15
+    assert await _points(chat, "alice") == 15 + 3  # right, and within the first hour
 
 
 async def test_reveal_shows_reason_per_option_share_and_who_was_right(chat: Chat) -> None:
@@ -80,6 +82,7 @@ async def test_reveal_closes_the_drop(chat: Chat) -> None:
 async def test_points_land_in_every_period_and_topic(chat: Chat) -> None:
     """Points are maintained per period (all, week, month) and topic with the answer."""
     await _choice_drop(chat)
+    chat.clock.advance(timedelta(hours=2))  # past the early-answer bonus
     await chat.press(chat.last_post(), 3, as_=chat.alice)
     assert await _points(chat, "alice") == 15
     assert await _points(chat, "alice", topic="evaluation") == 15

@@ -9,14 +9,14 @@ async def test_board_orders_by_points_and_shows_your_rank(chat: Chat) -> None:
     """Members are listed best first with points; the footer gives the caller's rank."""
     await chat.run("/drop now kind:choice topic:evaluation", as_=chat.admin)
     drop = chat.last_post()
-    await chat.press(drop, 3, as_=chat.alice)  # right: 15
+    await chat.press(drop, 3, as_=chat.alice)  # right: 15, +3 within the first hour
     await chat.press(drop, 1, as_=chat.bob)  # wrong: 2
     await chat.run("/reveal", as_=chat.admin)
     reply = await chat.run("/leaderboard", as_=chat.bob)
     assert not reply.private and reply.card is not None
     lines = reply.card.body.splitlines()
     assert lines == [
-        "🥇 **Alice**: 15 pts · 1 answered, 1 right",
+        "🥇 **Alice**: 18 pts · 1 answered, 1 right",
         "🥈 **Bob**: 2 pts · 1 answered, 0 right",
     ]
     assert reply.card.footer == "You: #2 with 2 pts."
@@ -37,4 +37,4 @@ async def test_ties_break_the_same_way_on_board_and_rank(chat: Chat) -> None:
     reply = await chat.run("/leaderboard", as_=chat.carol)
     assert reply.card is not None
     position = next(i for i, line in enumerate(reply.card.body.splitlines(), 1) if "Carol" in line)
-    assert reply.card.footer == f"You: #{position} with 15 pts."
+    assert reply.card.footer == f"You: #{position} with 18 pts."

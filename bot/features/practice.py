@@ -1,0 +1,386 @@
+"""Personal practice with spaced repetition (fsrs): one card per member and question.
+
+Every multiple-choice answer (channel drop, /quiz, /practice) reviews the member's card:
+wrong → Again, right → Good, right within FAST of being shown → Easy. Intervals are whole
+days (no intra-day learning steps). /practice asks due cards first, then unseen questions,
+and never a seen question before it is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import fsrs
+from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import bank
+from bot.chat import Button, Card, MemberRef, Reply, Style, Tone
+from bot.commands import CommandError, Invocation
+from bot.context import Context, workspace_tz
+from bot.features import drops as drops_feature
+from bot.store import ops
+from bot.store.schema import SHIPPED, cards, member_settings, questions, retirements, review_logs
+from bot.timespec import SpecError
+from questions.schema import Item
+
+FAST = timedelta(seconds=20)  # a right answer this quick counts as Easy
+# Whole-day intervals; fuzzing off so a member's schedule is predictable and testable.
+SCHEDULER = fsrs.Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
+REMIND_ACTION = "practice-reminder"
+
+
+def rating(*, correct: bool, fast: bool) -> fsrs.Rating:
+    if not correct:
+        return fsrs.Rating.Again
+    return fsrs.Rating.Easy if fast else fsrs.Rating.Good
+
+
+def _key(member: MemberRef, question_id: str) -> dict[str, str]:
+    return {
+        "platform": member.platform,
+        "workspace_id": member.workspace_id,
+        "user_id": member.user_id,
+        "question_id": question_id,
+    }
+
+
+async def review(
+    conn: AsyncConnection,
+    *,
+    member: MemberRef,
+    item: Item,
+    correct: bool,
+    fast: bool,
+    now: datetime,
+    source: str,
+) -> datetime:
+    """Review the member's card for this question; return when it is next due."""
+    key = _key(member, item.id)
+    row = (
+        (await conn.execute(select(cards).where(*(cards.c[k] == v for k, v in key.items()))))
+        .mappings()
+        .first()
+    )
+    card = (
+        fsrs.Card()
+        if row is None
+        else fsrs.Card(
+            state=fsrs.State(row["state"]),
+            stability=row["stability"],
+            difficulty=row["card_difficulty"],
+            due=row["due"],
+            last_review=row["last_review"],
+        )
+    )
+    given = rating(correct=correct, fast=fast)
+    card, _log = SCHEDULER.review_card(card, given, now)
+    await ops.upsert(
+        conn,
+        cards,
+        {
+            **key,
+            "topic": item.topic,
+            "difficulty": item.difficulty,
+            "state": int(card.state),
+            "stability": card.stability,
+            "card_difficulty": card.difficulty,
+            "due": card.due,
+            "last_review": now,
+            "reps": 1,
+            "lapses": 0 if correct else 1,
+        },
+        keys=tuple(key),
+        update=("state", "stability", "card_difficulty", "due", "last_review"),
+        add=("reps", "lapses"),
+    )
+    await conn.execute(
+        review_logs.insert().values(
+            platform=member.platform,
+            workspace_id=member.workspace_id,
+            user_id=member.user_id,
+            question_id=item.id,
+            rating=int(given),
+            source=source,
+            reviewed_at=now,
+            due_after=card.due,
+        )
+    )
+    due: datetime = card.due
+    return due
+
+
+def retrievability(row: RowMapping, now: datetime) -> float:
+    card = fsrs.Card(
+        state=fsrs.State(int(row["state"])),
+        stability=row["stability"],
+        difficulty=row["card_difficulty"],
+        due=row["due"],
+        last_review=row["last_review"],
+    )
+    value: float = SCHEDULER.get_card_retrievability(card, now)
+    return value
+
+
+def _mine(member: MemberRef) -> list[ColumnElement[bool]]:
+    return [
+        cards.c.platform == member.platform,
+        cards.c.workspace_id == member.workspace_id,
+        cards.c.user_id == member.user_id,
+    ]
+
+
+async def due_cutoff(conn: AsyncConnection, member: MemberRef, now: datetime) -> datetime:
+    """Intervals are whole days, so a card is due all through its local due date."""
+    tz = await workspace_tz(conn, member.platform, member.workspace_id)
+    tomorrow = now.astimezone(tz).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=tz).astimezone(now.tzinfo)
+
+
+async def due_count(conn: AsyncConnection, member: MemberRef, now: datetime) -> int:
+    cutoff = await due_cutoff(conn, member, now)
+    return int(
+        await conn.scalar(select(func.count()).where(*_mine(member), cards.c.due < cutoff)) or 0
+    )
+
+
+async def next_due(conn: AsyncConnection, member: MemberRef) -> datetime | None:
+    due: datetime | None = await conn.scalar(select(func.min(cards.c.due)).where(*_mine(member)))
+    return due
+
+
+async def choose(
+    ctx: Context,
+    conn: AsyncConnection,
+    *,
+    member: MemberRef,
+    filters: bank.Filters,
+    due_only: bool = False,
+) -> Item | None:
+    """Due cards first (most overdue first); then a question never seen; never a seen one
+    before it is due."""
+    cutoff = await due_cutoff(conn, member, ctx.clock.now())
+    query = select(cards.c.question_id).where(*_mine(member), cards.c.due < cutoff)
+    if filters.topic:
+        query = query.where(cards.c.topic == filters.topic)
+    if filters.difficulty:
+        query = query.where(cards.c.difficulty == filters.difficulty)
+    for question_id in (await conn.scalars(query.order_by(cards.c.due, cards.c.question_id))).all():
+        item = await bank.get(
+            conn,
+            platform=member.platform,
+            workspace_id=member.workspace_id,
+            question_id=question_id,
+        )
+        if item is not None:
+            return item
+    if due_only:
+        return None
+    seen = select(cards.c.question_id).where(
+        *_mine(member),
+        cards.c.question_id == questions.c.id,
+    )
+    retired = select(retirements.c.question_id).where(
+        retirements.c.platform == member.platform,
+        retirements.c.workspace_id == member.workspace_id,
+        retirements.c.question_id == questions.c.id,
+    )
+    unseen = select(questions.c.id).where(
+        (questions.c.platform == SHIPPED) & (questions.c.workspace_id == SHIPPED)
+        | and_(
+            questions.c.platform == member.platform, questions.c.workspace_id == member.workspace_id
+        ),
+        questions.c.kind == "choice",
+        ~seen.exists(),
+        ~retired.exists(),
+    )
+    if filters.topic:
+        unseen = unseen.where(questions.c.topic == filters.topic)
+    if filters.difficulty:
+        unseen = unseen.where(questions.c.difficulty == filters.difficulty)
+    ids = sorted((await conn.scalars(unseen)).all())
+    if not ids:
+        return None
+    return await bank.get(
+        conn,
+        platform=member.platform,
+        workspace_id=member.workspace_id,
+        question_id=ctx.rng.choice(ids),
+    )
+
+
+def _filters(inv: Invocation) -> bank.Filters:
+    return bank.Filters(topic=inv.get("topic"), difficulty=inv.get("difficulty"), kind="choice")
+
+
+async def _ask(ctx: Context, inv: Invocation, *, due_only: bool, intro: str = "") -> Reply:
+    member = inv.member.ref
+    filters = _filters(inv)
+    async with ctx.engine.begin() as conn:
+        item = await choose(ctx, conn, member=member, filters=filters, due_only=due_only)
+        if item is None:
+            upcoming = await next_due(conn, member)
+            tz = await workspace_tz(conn, member.platform, member.workspace_id)
+        else:
+            drop_id = await drops_feature.insert_private(
+                ctx, conn, place=inv.place, item=item, member=member, source="practice"
+            )
+    if item is None:
+        when = (
+            f" Your next review is due {upcoming.astimezone(tz).strftime('%a %d %b %H:%M')}."
+            if upcoming
+            else ""
+        )
+        what = "Nothing is due for review" if due_only else "You have seen every question here"
+        return Reply.text(f"{what}.{when} Try `/quiz` for any question meanwhile.")
+    card = drops_feature.question_card(drop_id, item, personal=True)
+    if intro:
+        card = Card(
+            card.title,
+            intro + "\n\n" + card.body,
+            card.fields,
+            card.buttons,
+            card.footer,
+            card.tone,
+        )
+    return Reply(card=card, private=True)
+
+
+async def practice_command(ctx: Context, inv: Invocation) -> Reply:
+    return await _ask(ctx, inv, due_only=False)
+
+
+async def review_command(ctx: Context, inv: Invocation) -> Reply:
+    member = inv.member.ref
+    async with ctx.engine.connect() as conn:
+        count = await due_count(conn, member, ctx.clock.now())
+    if count == 0:
+        return await _ask(ctx, inv, due_only=True)
+    return await _ask(
+        ctx, inv, due_only=True, intro=f"**{count} review(s) due.** Here is the first:"
+    )
+
+
+def next_button() -> Button:
+    return Button("Next question", "practice:next", Style.SECONDARY)
+
+
+async def on_next(ctx: Context, inv: Invocation) -> Reply:
+    """The "Next question" button under practice feedback."""
+    return await _ask(ctx, inv, due_only=False)
+
+
+# ---- reminders ------------------------------------------------------------------------
+
+
+def _remind_key(member: MemberRef) -> str:
+    return f"remind:{member.platform}:{member.workspace_id}:{member.user_id}"
+
+
+def _next_at(hhmm: str, now: datetime, tz: ZoneInfo) -> datetime:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    local = now.astimezone(tz)
+    candidate = datetime.combine(local.date(), time(hour, minute), tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(
+            local.date() + timedelta(days=1), time(hour, minute), tzinfo=tz
+        )
+    return candidate.astimezone(now.tzinfo)
+
+
+async def remind_command(ctx: Context, inv: Invocation) -> Reply:
+    from bot.timespec import parse_spec
+
+    member = inv.member.ref
+    text = str(inv.options["when"]).strip().lower()
+    if text == "off":
+        async with ctx.engine.begin() as conn:
+            await conn.execute(
+                delete(member_settings).where(
+                    *(
+                        member_settings.c[k] == v
+                        for k, v in _key(member, "").items()
+                        if k != "question_id"
+                    )
+                )
+            )
+        await ctx.jobs.cancel(_remind_key(member))
+        return Reply.text("Daily review reminders are off.")
+    try:
+        spec = parse_spec(f"daily {text}")
+    except SpecError as exc:
+        raise CommandError(f"{exc} Or `/remind off`.") from None
+    hhmm = spec.text.split()[1]
+    async with ctx.engine.begin() as conn:
+        await ops.upsert(
+            conn,
+            member_settings,
+            {
+                "platform": member.platform,
+                "workspace_id": member.workspace_id,
+                "user_id": member.user_id,
+                "remind_at": hhmm,
+            },
+            keys=("platform", "workspace_id", "user_id"),
+            update=("remind_at",),
+        )
+        tz = await workspace_tz(conn, member.platform, member.workspace_id)
+    when = _next_at(hhmm, ctx.clock.now(), tz)
+    await ctx.jobs.schedule_at(
+        key=_remind_key(member),
+        when=when,
+        action=REMIND_ACTION,
+        payload={
+            "platform": member.platform,
+            "workspace_id": member.workspace_id,
+            "user_id": member.user_id,
+        },
+        platform=member.platform,
+        workspace_id=member.workspace_id,
+    )
+    return Reply.text(
+        f"I'll message you at {hhmm} ({tz.key}) on days when reviews are due. "
+        "`/remind off` stops it.",
+        tone=Tone.GOOD,
+    )
+
+
+async def send_reminder(ctx: Context, payload: Mapping[str, object]) -> None:
+    """The daily reminder: a DM only when something is due, then tomorrow's timer."""
+    member = MemberRef(
+        str(payload["platform"]), str(payload["workspace_id"]), str(payload["user_id"])
+    )
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        hhmm = await conn.scalar(
+            select(member_settings.c.remind_at).where(
+                member_settings.c.platform == member.platform,
+                member_settings.c.workspace_id == member.workspace_id,
+                member_settings.c.user_id == member.user_id,
+            )
+        )
+        count = await due_count(conn, member, now)
+        tz = await workspace_tz(conn, member.platform, member.workspace_id)
+    if hhmm is None:
+        return  # turned off meanwhile
+    if count:
+        await ctx.platform.dm(
+            member,
+            Card(
+                title="Time for a review",
+                body=f"{count} question(s) are due. Run `/review` to go through them: the ones "
+                "you missed come back until they stick.",
+                footer="/remind off stops these messages.",
+                tone=Tone.INFO,
+            ),
+        )
+    await ctx.jobs.schedule_at(
+        key=_remind_key(member),
+        when=_next_at(hhmm, now + timedelta(minutes=1), tz),
+        action=REMIND_ACTION,
+        payload=payload,
+        platform=member.platform,
+        workspace_id=member.workspace_id,
+    )

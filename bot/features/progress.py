@@ -1,0 +1,252 @@
+"""Seeing yourself improve: streaks (with milestones), /stats with a mastery chart, /rank."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import chart, scoring
+from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone
+from bot.commands import Invocation
+from bot.context import Context, workspace_tz
+from bot.features import leaderboard, practice
+from bot.features.drops import topic_name
+from bot.ports import PlatformError
+from bot.scoring import Streak
+from bot.store import ops
+from bot.store.schema import answers, cards, drops, members, scores, streaks
+from questions.schema import TOPICS
+
+
+async def load_streak(conn: AsyncConnection, member: MemberRef) -> Streak | None:
+    row = (
+        (
+            await conn.execute(
+                select(streaks).where(
+                    streaks.c.platform == member.platform,
+                    streaks.c.workspace_id == member.workspace_id,
+                    streaks.c.user_id == member.user_id,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return Streak(
+        current=row["current"],
+        best=row["best"],
+        last_day=date.fromisoformat(row["last_day"]),
+        freeze_week=date.fromisoformat(row["freeze_week"]) if row["freeze_week"] else None,
+    )
+
+
+async def count_day(
+    conn: AsyncConnection, member: MemberRef, at: datetime, tz: ZoneInfo
+) -> Streak | None:
+    """Count today (local) as active; return the streak if it grew to a milestone."""
+    before = await load_streak(conn, member)
+    after = scoring.extend_streak(before, at.astimezone(tz).date())
+    if after == before:
+        return None
+    await ops.upsert(
+        conn,
+        streaks,
+        {
+            "platform": member.platform,
+            "workspace_id": member.workspace_id,
+            "user_id": member.user_id,
+            "current": after.current,
+            "best": after.best,
+            "last_day": after.last_day.isoformat(),
+            "freeze_week": after.freeze_week.isoformat() if after.freeze_week else None,
+        },
+        keys=("platform", "workspace_id", "user_id"),
+        update=("current", "best", "last_day", "freeze_week"),
+    )
+    return after if after.milestone else None
+
+
+async def announce_milestone(
+    ctx: Context, place: Place, member: MemberRef, streak: Streak | None
+) -> None:
+    if streak is None or streak.milestone is None:
+        return
+    async with ctx.engine.connect() as conn:
+        name = await conn.scalar(
+            select(members.c.display_name).where(
+                members.c.platform == member.platform,
+                members.c.workspace_id == member.workspace_id,
+                members.c.user_id == member.user_id,
+            )
+        )
+    # A cheer that cannot be posted is not worth failing the answer for.
+    with contextlib.suppress(PlatformError):
+        await ctx.platform.post(
+            place,
+            Card(
+                title=f"🔥 {streak.milestone}-day streak!",
+                body=f"@{name or member.user_id} has practised {streak.milestone} days in a row.",
+                tone=Tone.GOOD,
+            ),
+        )
+
+
+async def practice_points_today(
+    conn: AsyncConnection, member: MemberRef, now: datetime, tz: ZoneInfo
+) -> int:
+    """Practice points already earned today (local), for the daily cap."""
+    local = now.astimezone(tz)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=tz)
+    total = await conn.scalar(
+        select(func.coalesce(func.sum(answers.c.points), 0))
+        .join(drops, drops.c.id == answers.c.drop_id)
+        .where(
+            answers.c.platform == member.platform,
+            answers.c.workspace_id == member.workspace_id,
+            answers.c.user_id == member.user_id,
+            drops.c.private_to.is_not(None),
+            answers.c.answered_at >= midnight,
+        )
+    )
+    return int(total or 0)
+
+
+async def mastery_by_topic(
+    conn: AsyncConnection, member: MemberRef, now: datetime
+) -> dict[str, float]:
+    rows = (
+        (
+            await conn.execute(
+                select(cards).where(
+                    cards.c.platform == member.platform,
+                    cards.c.workspace_id == member.workspace_id,
+                    cards.c.user_id == member.user_id,
+                )
+            )
+        )
+        .mappings()
+        .all()
+    )
+    recall: dict[str, list[float]] = {t: [] for t in TOPICS}
+    for row in rows:
+        recall.setdefault(row["topic"], []).append(practice.retrievability(row, now))
+    return {topic: scoring.mastery(values) for topic, values in recall.items()}
+
+
+async def _member_ref(ctx: Context, inv: Invocation) -> MemberRef:
+    who = inv.get("member")
+    ref = inv.member.ref
+    if who is None:
+        return ref
+    async with ctx.engine.connect() as conn:
+        user_id = await conn.scalar(
+            select(members.c.user_id).where(
+                members.c.platform == ref.platform,
+                members.c.workspace_id == ref.workspace_id,
+                (members.c.user_id == who) | (func.lower(members.c.display_name) == who.lower()),
+            )
+        )
+    if user_id is None:
+        from bot.commands import CommandError
+
+        raise CommandError(f"No member `{who}` has answered anything here yet.")
+    return MemberRef(ref.platform, ref.workspace_id, user_id)
+
+
+async def stats_command(ctx: Context, inv: Invocation) -> Reply:
+    member = await _member_ref(ctx, inv)
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        tz = await workspace_tz(conn, member.platform, member.workspace_id)
+        totals = {
+            row.topic: (row.answered, row.correct)
+            for row in (
+                await conn.execute(
+                    select(scores.c.topic, scores.c.answered, scores.c.correct).where(
+                        scores.c.platform == member.platform,
+                        scores.c.workspace_id == member.workspace_id,
+                        scores.c.user_id == member.user_id,
+                        scores.c.period == "all",
+                    )
+                )
+            ).all()
+        }
+        streak = await load_streak(conn, member)
+        mastery = await mastery_by_topic(conn, member, now)
+        due = await practice.due_count(conn, member, now)
+        name = await conn.scalar(
+            select(members.c.display_name).where(
+                and_(
+                    members.c.platform == member.platform,
+                    members.c.workspace_id == member.workspace_id,
+                    members.c.user_id == member.user_id,
+                )
+            )
+        )
+    answered, correct = totals.get("*", (0, 0))
+    if not answered:
+        return Reply.text("No answers yet: answer a drop, or try `/practice`, and come back.")
+    accuracy = [
+        f"{topic_name(t)} {round(100 * c / a)}% ({a})"
+        for t, (a, c) in sorted(totals.items(), key=lambda kv: -kv[1][0])
+        if t != "*" and a
+    ]
+    weakest = sorted(TOPICS, key=lambda t: (mastery[t], t))[:3]
+    today = now.astimezone(tz).date()
+    current = scoring.alive(streak, today)
+    fields = (
+        Field("Answered", f"{answered}, {round(100 * correct / answered)}% right"),
+        Field("Streak", f"{current} day(s) now, best {streak.best if streak else 0}"),
+        Field("Accuracy by topic", " · ".join(accuracy) or "-"),
+        Field(
+            "Work on next",
+            ", ".join(f"{topic_name(t)} ({round(100 * mastery[t])}%)" for t in weakest)
+            + f". Try `/practice topic:{weakest[0]}`.",
+        ),
+        Field("Reviews due", f"{due}" + (" · `/review` starts them" if due else "")),
+    )
+    png = chart.mastery_bars(
+        [(topic_name(t), mastery[t]) for t in TOPICS], title=f"Mastery · {name or member.user_id}"
+    )
+    return Reply(
+        card=Card(
+            title=f"Stats · {name or member.user_id}",
+            fields=fields,
+            footer="Mastery: recall of your reviewed questions, full at 10 per topic.",
+            tone=Tone.INFO,
+        ),
+        files=(Attachment("mastery.png", png),),
+    )
+
+
+async def rank_command(ctx: Context, inv: Invocation) -> Reply:
+    """Your place this week and the members just above and below you."""
+    ref = inv.member.ref
+    period_kind = inv.get("period") or "week"
+    async with ctx.engine.connect() as conn:
+        tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
+        period = scoring.period_key(period_kind, ctx.clock.now(), tz)
+        mine = await leaderboard.rank(conn, ref, period=period)
+        if mine is None:
+            return Reply.text(
+                f"You have no points {leaderboard.PERIOD_NAMES[period_kind]} yet: answer a drop "
+                "to get on the board."
+            )
+        around = await leaderboard.neighbours(conn, ref, period=period)
+    lines = []
+    for offset, (user, name, points) in around:
+        marker = " ← you" if user == ref.user_id else ""
+        lines.append(f"#{mine[0] + offset} **{name}**: {points} pts{marker}")
+    return Reply(
+        card=Card(
+            title=f"Your rank {leaderboard.PERIOD_NAMES[period_kind]}: #{mine[0]}",
+            body="\n".join(lines),
+            tone=Tone.INFO,
+        )
+    )

@@ -1,0 +1,730 @@
+"""Mock-interview matching: who practises with whom this round. Pure, no I/O.
+
+Everyone who opted in is put in a pair or, when the count is odd, in the round's one trio.
+The matcher maximises, in this order:
+
+1. people grouped: blocks are hard exclusions, so a complete grouping can be impossible; then
+   the few left over are listed in ``Matching.unmatched`` with a reason, never dropped;
+2. pairs who have not met in the last ``MEMORY`` rounds: no repeat when one can be avoided;
+3. the total pair ``weight``: common availability in absolute time first, then level
+   closeness and focus agreement, minus a penalty for past partners that fades over rounds.
+
+Up to ``EXACT_UP_TO`` people the optimum is found exactly (maximum-weight matching, Edmonds'
+blossom algorithm). Above that, a sparse graph of each person's best partners, greedy and
+local search reach >= 99.5 % of the optimum in a small fraction of the time
+(bench/matching.py measures both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+Focus = Literal["technical", "system-design", "behavioural", "mixed"]
+FOCUSES: tuple[Focus, ...] = ("technical", "system-design", "behavioural", "mixed")
+LEVELS = ("junior", "mid", "senior")  # Candidate.level indexes this
+Window = tuple[datetime, datetime]  # timezone-aware start and end
+History = Mapping[frozenset[str], int]  # pair → rounds since they last met (1 = last round)
+Agreement = Literal["same", "partial", "different"]
+
+# Pair weight, in integer points so that totals compare exactly.
+SESSION = 60  # minutes a mock needs: two 30-minute interviews
+ENOUGH = 120  # minutes of common time at which availability earns its full points
+OVERLAP_POINTS = 60  # availability counts most
+NO_TIME_PENALTY = 100  # at zero common time; shrinks to nothing at SESSION minutes
+LEVEL_POINTS = (20, 8, 0)  # by level gap: peers, one apart, junior with senior
+FOCUS_POINTS: Mapping[Agreement, int] = {"same": 20, "partial": 10, "different": 0}
+REPEAT_PENALTY = 120  # for last round's partner; fades by a twelfth per round
+MEMORY = 12  # rounds after which a past pairing no longer counts as a repeat
+EXACT_UP_TO = 64  # people; larger rounds are solved on a candidate graph
+NEIGHBOURS = 10  # partners listed per person in the candidate graph
+
+_W_MIN = -NO_TIME_PENALTY - REPEAT_PENALTY
+_W_RANGE = OVERLAP_POINTS + LEVEL_POINTS[0] + FOCUS_POINTS["same"] - _W_MIN
+_SLOT = 15 * 60  # seconds; the local search ranks partners on a grid of quarter hours
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A member who opted in to this round."""
+
+    id: str
+    level: int  # index into LEVELS
+    focus: Focus
+    windows: tuple[Window, ...]  # availability this round, timezone-aware
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.level < len(LEVELS):
+            raise ValueError(f"{self.id}: level must be 0..{len(LEVELS) - 1}, not {self.level}")
+        if self.focus not in FOCUSES:
+            raise ValueError(f"{self.id}: unknown focus {self.focus!r}")
+        for start, end in self.windows:
+            if start.tzinfo is None or end.tzinfo is None:
+                raise ValueError(f"{self.id}: availability windows must be timezone-aware")
+            if end <= start:
+                raise ValueError(f"{self.id}: a window ends before it starts: {start} → {end}")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why two people were grouped: the parts of their pair weight."""
+
+    a: str
+    b: str
+    overlap_minutes: int  # common availability this round, in absolute time
+    level_gap: int  # 0 peers … 2 junior with senior
+    focus: Agreement  # "partial": one of them practises a mix
+    met_rounds_ago: int | None  # None: never met
+    overlap_points: int
+    level_points: int
+    focus_points: int
+    repeat_penalty: int
+
+    @property
+    def weight(self) -> int:
+        return self.overlap_points + self.level_points + self.focus_points - self.repeat_penalty
+
+    @property
+    def repeat(self) -> bool:
+        """They met within the last MEMORY rounds."""
+        return self.met_rounds_ago is not None and self.met_rounds_ago <= MEMORY
+
+    def partner_of(self, member: str) -> str:
+        return self.b if member == self.a else self.a
+
+
+@dataclass(frozen=True)
+class Group:
+    """A pair, or the round's trio. The interviewer goes first, then they swap."""
+
+    interviewer: str
+    candidate: str
+    observer: str | None  # only in a trio
+    reasons: tuple[Reason, ...]  # one per two members of the group
+    overlap_minutes: int  # time when every member is free
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        rest = (self.observer,) if self.observer is not None else ()
+        return (self.interviewer, self.candidate, *rest)
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """Someone this round could not place. The reason never says whose block it was."""
+
+    id: str
+    reason: Literal["alone", "blocked"]  # nobody else opted in / blocks rule out every group
+
+
+@dataclass(frozen=True)
+class Matching:
+    groups: tuple[Group, ...]
+    unmatched: tuple[Unmatched, ...] = ()
+
+    def group_of(self, member: str) -> Group | None:
+        return next((g for g in self.groups if member in g.members), None)
+
+    def why(self, member: str) -> tuple[Reason, ...]:
+        """The reasons for each of the member's partners (two in a trio), for /mock why."""
+        group = self.group_of(member)
+        return tuple(r for r in group.reasons if member in (r.a, r.b)) if group else ()
+
+
+def common_windows(*people: Candidate) -> tuple[Window, ...]:
+    """The times (UTC) when all of them are free, for suggesting session times."""
+    spans = _spans(people[0].windows) if people else ()
+    for other in people[1:]:
+        spans = _intersect(spans, _spans(other.windows))
+    return tuple((_at(s), _at(e)) for s, e in spans)
+
+
+def explain(a: Candidate, b: Candidate, history: History) -> Reason:
+    """The pair weight of ``a`` and ``b``, part by part."""
+    minutes = _overlap(_spans(a.windows), _spans(b.windows)) // 60
+    gap = abs(a.level - b.level)
+    agreement = _agreement(a.focus, b.focus)
+    met = history.get(frozenset((a.id, b.id)))
+    return Reason(
+        a=a.id,
+        b=b.id,
+        overlap_minutes=minutes,
+        level_gap=gap,
+        focus=agreement,
+        met_rounds_ago=met,
+        overlap_points=_overlap_points(minutes),
+        level_points=LEVEL_POINTS[gap],
+        focus_points=FOCUS_POINTS[agreement],
+        repeat_penalty=_repeat_penalty(met),
+    )
+
+
+def weight(a: Candidate, b: Candidate, history: History) -> int:
+    """How good a pair ``a`` and ``b`` make this round; the matcher maximises the sum."""
+    return explain(a, b, history).weight
+
+
+def match(
+    candidates: Iterable[Candidate],
+    *,
+    history: History | None = None,
+    blocks: Collection[frozenset[str]] = (),
+) -> Matching:
+    """Group everyone who opted in; see the module docstring for what is maximised.
+
+    The result does not depend on the order of ``candidates``.
+    """
+    people = sorted(candidates, key=lambda c: c.id)
+    if len({c.id for c in people}) != len(people):
+        raise ValueError("a member opted in twice")
+    if len(people) < 2:
+        return Matching((), tuple(Unmatched(c.id, "alone") for c in people))
+    pool = _Pool(people, history or {}, blocks)
+    return pool.result(pool.solve())
+
+
+# --- pair weight ---------------------------------------------------------------------------
+
+
+def _overlap_points(minutes: int) -> int:
+    full = OVERLAP_POINTS * min(minutes, ENOUGH) // ENOUGH
+    return full - NO_TIME_PENALTY * max(0, SESSION - minutes) // SESSION
+
+
+def _repeat_penalty(rounds_ago: int | None) -> int:
+    if rounds_ago is None or not 1 <= rounds_ago <= MEMORY:
+        return 0
+    return REPEAT_PENALTY * (MEMORY + 1 - rounds_ago) // MEMORY
+
+
+def _agreement(x: Focus, y: Focus) -> Agreement:
+    if x == y:
+        return "same"
+    return "partial" if "mixed" in (x, y) else "different"
+
+
+Spans = tuple[tuple[int, int], ...]  # sorted, disjoint [start, end) in epoch seconds
+
+
+def _spans(windows: Iterable[Window]) -> Spans:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted((int(s.timestamp()), int(e.timestamp())) for s, e in windows):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return tuple(merged)
+
+
+def _intersect(x: Spans, y: Spans) -> Spans:
+    out: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(x) and j < len(y):
+        s, e = max(x[i][0], y[j][0]), min(x[i][1], y[j][1])
+        if s < e:
+            out.append((s, e))
+        if x[i][1] < y[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def _overlap(x: Spans, y: Spans) -> int:
+    return sum(e - s for s, e in _intersect(x, y))
+
+
+def _at(second: int) -> datetime:
+    return datetime.fromtimestamp(second, UTC)
+
+
+# --- the matcher ---------------------------------------------------------------------------
+
+
+class _Pool:
+    """One round's people as indices 0..n-1, and the tiered key the matcher maximises.
+
+    ``key(i, j)`` folds the three goals into one integer. Every pair is worth CARD, so more
+    people grouped always wins; then FRESH if they have not met within MEMORY rounds, so fewer
+    repeats always wins; then the pair weight, shifted to be non-negative. With an odd count a
+    ghost vertex ``n`` stands for the trio's observer seat: whoever is matched to it joins a
+    pair afterwards. Someone with blocks against fewer than half of the others can always
+    join some pair, so the ghost prefers them: real pairs carry SEAT, and so does the ghost's
+    edge to such a person, but not its edge to anyone else.
+    """
+
+    def __init__(
+        self, people: list[Candidate], history: History, blocks: Collection[frozenset[str]]
+    ) -> None:
+        self.people = people
+        self.history = history
+        n = self.n = len(people)
+        self.spans = [_spans(c.windows) for c in people]
+        index = {c.id: i for i, c in enumerate(people)}
+        self.blocked: list[set[int]] = [set() for _ in people]
+        for pair in blocks:
+            ends = [index[m] for m in pair if m in index]
+            if len(ends) == 2:
+                self.blocked[ends[0]].add(ends[1])
+                self.blocked[ends[1]].add(ends[0])
+        self.met: list[dict[int, int]] = [{} for _ in people]
+        for pair, ago in history.items():
+            ends = [index[m] for m in pair if m in index]
+            if len(ends) == 2:
+                self.met[ends[0]][ends[1]] = ago
+                self.met[ends[1]][ends[0]] = ago
+        self.ghost = n if n % 2 else -1
+        self.nodes = n + n % 2
+        half = self.nodes // 2
+        self.fresh = _W_RANGE * half + 1
+        self.seat = (self.fresh + _W_RANGE) * half + 1
+        self.card = (self.seat + self.fresh + _W_RANGE) * (half + 1) + 1
+
+    def recent(self, i: int, j: int) -> bool:
+        return self.met[i].get(j, MEMORY + 1) <= MEMORY
+
+    def weight(self, i: int, j: int) -> int:
+        a, b = self.people[i], self.people[j]
+        minutes = _overlap(self.spans[i], self.spans[j]) // 60
+        return (
+            _overlap_points(minutes)
+            + LEVEL_POINTS[abs(a.level - b.level)]
+            + FOCUS_POINTS[_agreement(a.focus, b.focus)]
+            - _repeat_penalty(self.met[i].get(j))
+        )
+
+    def key(self, i: int, j: int) -> int | None:
+        """The tiered worth of grouping i with j (i < j); None if blocked."""
+        if j == self.ghost:
+            return self.card + (self.seat if 2 * len(self.blocked[i]) < self.n - 1 else 0)
+        if j in self.blocked[i]:
+            return None
+        fresh = 0 if self.recent(i, j) else self.fresh
+        return self.card + self.seat + fresh + self.weight(i, j) - _W_MIN
+
+    def solve(self) -> list[int]:
+        """Each vertex's mate (-1: none), optimal on the candidate graph.
+
+        Someone the candidate graph leaves without a partner gets all their pairs added,
+        and the graph is solved again, so nobody misses a partner the graph did not list.
+        """
+        near = self.neighbours()
+        widened: set[int] = set()
+        while True:
+            edges = []
+            for i, partners in enumerate(near):
+                for j in partners:
+                    if i < j and (k := self.key(i, j)) is not None:
+                        edges.append((i, j, k))
+            mate = _max_weight_matching(self.nodes, edges)
+            stuck = [i for i in range(self.n) if mate[i] < 0 and i not in widened]
+            if not stuck or len(near[0]) >= self.nodes - 1:
+                return mate
+            for i in stuck:
+                widened.add(i)
+                for j in range(self.n):
+                    if j != i:
+                        near[i].add(j)
+                        near[j].add(i)
+
+    def neighbours(self) -> list[set[int]]:
+        """Each person's NEIGHBOURS most promising partners (everyone, in small rounds), and
+        the ghost seat; symmetric. Ranked on a quarter-hour grid, by common time, level and
+        focus, after partners who have not met recently; blocked pairs are left out."""
+        n = self.n
+        if n <= EXACT_UP_TO:
+            return [{j for j in range(self.nodes) if j != i} for i in range(self.nodes)]
+        start = min((s for spans in self.spans for s, _ in spans), default=0)
+        masks = []
+        for spans in self.spans:
+            mask = 0
+            for s, e in spans:
+                first, last = -(-(s - start) // _SLOT), (e - start) // _SLOT
+                if last > first:
+                    mask |= ((1 << (last - first)) - 1) << first
+            masks.append(mask)
+        points = [_overlap_points(s * _SLOT // 60) for s in range(ENOUGH * 60 // _SLOT + 1)]
+        points += [points[-1]] * max(m.bit_count() for m in masks)
+        kinds = [(level, focus) for level in range(len(LEVELS)) for focus in FOCUSES]
+        quality = [
+            [LEVEL_POINTS[abs(x[0] - y[0])] + FOCUS_POINTS[_agreement(x[1], y[1])] for y in kinds]
+            for x in kinds
+        ]
+        codes = [kinds.index((c.level, c.focus)) for c in self.people]
+        near: list[set[int]] = [set() for _ in range(self.nodes)]
+        low = -(2 * _W_RANGE)
+        for i in range(n):
+            mi, q = masks[i], quality[codes[i]]
+            row = [points[(mi & m).bit_count()] + q[c] for m, c in zip(masks, codes, strict=True)]
+            row[i] = low
+            for j in self.blocked[i]:
+                row[j] = low
+            for j in self.met[i]:
+                if self.recent(i, j):
+                    row[j] -= _W_RANGE
+            bar = sorted(row)[-NEIGHBOURS]
+            best = [j for j, v in enumerate(row) if v >= bar and v > low]
+            if len(best) > NEIGHBOURS:  # ties: spread the picks so nobody is everyone's
+                best.sort(key=lambda j: (-row[j], (j - i) % n))
+                del best[NEIGHBOURS:]
+            for j in best:
+                near[i].add(j)
+                near[j].add(i)
+        if self.ghost >= 0:
+            near[self.ghost] = set(range(n))
+            for i in range(n):
+                near[i].add(self.ghost)
+        return near
+
+    def result(self, mate: list[int]) -> Matching:
+        pairs = [(i, j) for i, j in enumerate(mate[: self.n]) if i < j < self.n]
+        left = [i for i in range(self.n) if not 0 <= mate[i] < self.n]
+        seated: tuple[int, int] | None = None  # (observer, pair index)
+        best: tuple[int, int] | None = None
+        for x in left:
+            for p, (i, j) in enumerate(pairs):
+                value = self.seat_value(x, i, j)
+                if value is not None and (best is None or value > best):
+                    best, seated = value, (x, p)
+        groups = [self.group(i, j) for i, j in pairs]
+        if seated is not None:
+            x, p = seated
+            groups[p] = self.group(*pairs[p], observer=x)
+            left.remove(x)
+        unmatched = tuple(Unmatched(self.people[i].id, "blocked") for i in left)
+        return Matching(tuple(groups), unmatched)
+
+    def seat_value(self, x: int, i: int, j: int) -> tuple[int, int] | None:
+        """How well x fits as observer with pair i–j: fresh pairs first, then weight,
+        counting the time all three are free."""
+        if i in self.blocked[x] or j in self.blocked[x]:
+            return None
+        fresh = sum(1 for y in (i, j) if not self.recent(x, y))
+        together = _overlap(_intersect(self.spans[i], self.spans[j]), self.spans[x]) // 60
+        return fresh, self.weight(x, i) + self.weight(x, j) + _overlap_points(together)
+
+    def group(self, i: int, j: int, *, observer: int | None = None) -> Group:
+        a, b = self.people[i], self.people[j]
+        first, second = (a, b) if (-a.level, a.id) <= (-b.level, b.id) else (b, a)
+        members = [first, second] + ([self.people[observer]] if observer is not None else [])
+        reasons = tuple(
+            explain(x, y, self.history) for n, x in enumerate(members) for y in members[n + 1 :]
+        )
+        together = common_windows(*members)
+        return Group(
+            interviewer=first.id,
+            candidate=second.id,
+            observer=members[2].id if observer is not None else None,
+            reasons=reasons,
+            overlap_minutes=sum(int((e - s).total_seconds()) for s, e in together) // 60,
+        )
+
+
+# --- exact maximum-weight matching -------------------------------------------------------
+
+
+def _max_weight_matching(n: int, edges: Sequence[tuple[int, int, int]]) -> list[int]:
+    """Maximum-weight matching of vertices 0..n-1; each vertex's mate, or -1.
+
+    Edmonds' blossom algorithm in Galil's O(n³) primal-dual form, in integers (duals are kept
+    doubled), laid out like Joris van Rantwijk's mwmatching.py, which networkx ports. Written
+    here by hand because bot/ does not depend on networkx; tests compare the two.
+    Endpoints: edge k has endpoints 2k and 2k+1; ``end[p]`` is the vertex at endpoint p.
+    """
+    if not edges:
+        return [-1] * n
+    top = max(w for _, _, w in edges)
+    end = [v for i, j, _ in edges for v in (i, j)]
+    adj: list[list[int]] = [[] for _ in range(n)]  # remote endpoints of each vertex's edges
+    for k, (i, j, _) in enumerate(edges):
+        adj[i].append(2 * k + 1)
+        adj[j].append(2 * k)
+    mate = [-1] * n  # the remote endpoint of the vertex's matched edge
+    label = [0] * (2 * n)  # top-level blossoms and vertices: 0 free, 1 outer (S), 2 inner (T)
+    label_end = [-1] * (2 * n)  # the endpoint through which the label came
+    in_blossom = list(range(n))  # the top-level blossom holding each vertex
+    parent = [-1] * (2 * n)
+    children: list[list[int]] = [[] for _ in range(2 * n)]  # sub-blossoms around the cycle
+    endps: list[list[int]] = [[] for _ in range(2 * n)]  # the endpoints linking them
+    base = list(range(n)) + [-1] * n
+    best_edge = [-1] * (2 * n)  # least-slack edge to another S-blossom (or, for a free
+    best_edges: list[list[int] | None] = [None] * (2 * n)  # vertex, from one)
+    unused = list(range(n, 2 * n))
+    dual = [top] * n + [0] * n
+    allowed = [False] * len(edges)  # tight edges
+    queue: list[int] = []
+
+    def slack(k: int) -> int:
+        i, j, w = edges[k]
+        return dual[i] + dual[j] - 2 * w
+
+    def leaves(b: int) -> list[int]:
+        out, stack = [], [b]
+        while stack:
+            t = stack.pop()
+            if t < n:
+                out.append(t)
+            else:
+                stack.extend(children[t])
+        return out
+
+    def assign_label(w: int, t: int, p: int) -> None:
+        while True:
+            b = in_blossom[w]
+            label[w] = label[b] = t
+            label_end[w] = label_end[b] = p
+            best_edge[w] = best_edge[b] = -1
+            if t == 1:
+                queue.extend(leaves(b))
+                return
+            m = mate[base[b]]  # an inner blossom's base is matched: its mate becomes outer
+            w, t, p = end[m], 1, m ^ 1
+
+    def scan_blossom(v: int, w: int) -> int:
+        """Walk back from v and w; the base of a new blossom, or -1 for an augmenting path."""
+        path, found = [], -1
+        while v != -1 or w != -1:
+            b = in_blossom[v]
+            if label[b] & 4:
+                found = base[b]
+                break
+            path.append(b)
+            label[b] = 5
+            if label_end[b] == -1:
+                v = -1
+            else:
+                v = end[label_end[in_blossom[end[label_end[b]]]]]
+            if w != -1:
+                v, w = w, v
+        for b in path:
+            label[b] = 1
+        return found
+
+    def add_blossom(root: int, k: int) -> None:
+        v, w, _ = edges[k]
+        bb, bv, bw = in_blossom[root], in_blossom[v], in_blossom[w]
+        b = unused.pop()
+        base[b], parent[b], parent[bb] = root, -1, b
+        path: list[int] = []
+        ends: list[int] = []
+        while bv != bb:
+            parent[bv] = b
+            path.append(bv)
+            ends.append(label_end[bv])
+            bv = in_blossom[end[label_end[bv]]]
+        path.append(bb)
+        path.reverse()
+        ends.reverse()
+        ends.append(2 * k)
+        while bw != bb:
+            parent[bw] = b
+            path.append(bw)
+            ends.append(label_end[bw] ^ 1)
+            bw = in_blossom[end[label_end[bw]]]
+        children[b], endps[b] = path, ends
+        label[b], label_end[b], dual[b] = 1, label_end[bb], 0
+        for x in leaves(b):
+            if label[in_blossom[x]] == 2:
+                queue.append(x)  # inner vertices become outer inside the new blossom
+            in_blossom[x] = b
+        best_to = [-1] * (2 * n)
+        for sub in path:
+            known = best_edges[sub]
+            lists = [[p // 2 for p in adj[x]] for x in leaves(sub)] if known is None else [known]
+            for candidates in lists:
+                for e in candidates:
+                    i, j, _ = edges[e]
+                    if in_blossom[j] == b:
+                        i, j = j, i
+                    bj = in_blossom[j]
+                    if (
+                        bj != b
+                        and label[bj] == 1
+                        and (best_to[bj] == -1 or slack(e) < slack(best_to[bj]))
+                    ):
+                        best_to[bj] = e
+            best_edges[sub], best_edge[sub] = None, -1
+        kept = [e for e in best_to if e != -1]
+        best_edges[b] = kept
+        best_edge[b] = min(kept, key=slack, default=-1)
+
+    def expand_blossom(b: int, endstage: bool) -> None:
+        for s in children[b]:
+            parent[s] = -1
+            if s < n:
+                in_blossom[s] = s
+            elif endstage and dual[s] == 0:
+                expand_blossom(s, endstage)
+            else:
+                for x in leaves(s):
+                    in_blossom[x] = s
+        if not endstage and label[b] == 2:
+            # Relabel the sub-blossoms on the even path from the entry to the base.
+            entry = in_blossom[end[label_end[b] ^ 1]]
+            j = children[b].index(entry)
+            if j & 1:
+                j, step, trick = j - len(children[b]), 1, 0
+            else:
+                step, trick = -1, 1
+            p = label_end[b]
+            while j != 0:
+                label[end[p ^ 1]] = 0
+                label[end[endps[b][j - trick] ^ trick ^ 1]] = 0
+                assign_label(end[p ^ 1], 2, p)
+                allowed[endps[b][j - trick] // 2] = True
+                j += step
+                p = endps[b][j - trick] ^ trick
+                allowed[p // 2] = True
+                j += step
+            bv = children[b][j]
+            label[end[p ^ 1]] = label[bv] = 2
+            label_end[end[p ^ 1]] = label_end[bv] = p
+            best_edge[bv] = -1
+            j += step
+            while children[b][j] != entry:
+                bv = children[b][j]
+                if label[bv] != 1:  # an outer one got its label through a neighbour
+                    reached = next((x for x in leaves(bv) if label[x] != 0), -1)
+                    if reached != -1:
+                        label[reached] = 0
+                        label[end[mate[base[bv]]]] = 0
+                        assign_label(reached, 2, label_end[reached])
+                j += step
+        label[b] = label_end[b] = -1
+        children[b], endps[b] = [], []
+        base[b], best_edges[b], best_edge[b] = -1, None, -1
+        unused.append(b)
+
+    def augment_blossom(b: int, v: int) -> None:
+        """Swap matched and unmatched edges around b so that v becomes its base."""
+        t = v
+        while parent[t] != b:
+            t = parent[t]
+        if t >= n:
+            augment_blossom(t, v)
+        i = j = children[b].index(t)
+        if i & 1:
+            j, step, trick = j - len(children[b]), 1, 0
+        else:
+            step, trick = -1, 1
+        while j != 0:
+            j += step
+            t = children[b][j]
+            p = endps[b][j - trick] ^ trick
+            if t >= n:
+                augment_blossom(t, end[p])
+            j += step
+            t = children[b][j]
+            if t >= n:
+                augment_blossom(t, end[p ^ 1])
+            mate[end[p]], mate[end[p ^ 1]] = p ^ 1, p
+        children[b] = children[b][i:] + children[b][:i]
+        endps[b] = endps[b][i:] + endps[b][:i]
+        base[b] = base[children[b][0]]
+
+    def augment_matching(k: int) -> None:
+        v, w, _ = edges[k]
+        for s, p in ((v, 2 * k + 1), (w, 2 * k)):
+            while True:
+                bs = in_blossom[s]
+                if bs >= n:
+                    augment_blossom(bs, s)
+                mate[s] = p
+                if label_end[bs] == -1:
+                    break
+                bt = in_blossom[end[label_end[bs]]]
+                s, j = end[label_end[bt]], end[label_end[bt] ^ 1]
+                if bt >= n:
+                    augment_blossom(bt, j)
+                mate[j] = label_end[bt]
+                p = label_end[bt] ^ 1
+
+    # Every dual starts at the top weight, so top-weight edges are tight: matching them
+    # greedily is what the first stages would do, without a search over all edges each.
+    for k, (i, j, w) in enumerate(edges):
+        if w == top and mate[i] == mate[j] == -1:
+            mate[i], mate[j] = 2 * k + 1, 2 * k
+    for _ in range(n):  # each stage augments the matching by one edge, or ends
+        label[:] = [0] * (2 * n)
+        best_edge[:] = [-1] * (2 * n)
+        best_edges[n:] = [None] * n
+        allowed[:] = [False] * len(edges)
+        queue.clear()
+        for v in range(n):
+            if mate[v] == -1 and label[in_blossom[v]] == 0:
+                assign_label(v, 1, -1)
+        augmented = False
+        while True:
+            while queue and not augmented:
+                v = queue.pop()
+                for p in adj[v]:
+                    k, w = p // 2, end[p]
+                    if in_blossom[v] == in_blossom[w]:
+                        continue
+                    kslack = 0
+                    if not allowed[k]:
+                        kslack = slack(k)
+                        allowed[k] = kslack <= 0
+                    if allowed[k]:
+                        if label[in_blossom[w]] == 0:
+                            assign_label(w, 2, p ^ 1)
+                        elif label[in_blossom[w]] == 1:
+                            root = scan_blossom(v, w)
+                            if root >= 0:
+                                add_blossom(root, k)
+                            else:
+                                augment_matching(k)
+                                augmented = True
+                                break
+                        elif label[w] == 0:
+                            label[w], label_end[w] = 2, p ^ 1
+                    elif label[in_blossom[w]] == 1:
+                        b = in_blossom[v]
+                        if best_edge[b] == -1 or kslack < slack(best_edge[b]):
+                            best_edge[b] = k
+                    elif label[w] == 0 and (best_edge[w] == -1 or kslack < slack(best_edge[w])):
+                        best_edge[w] = k
+            if augmented:
+                break
+            # No tight edge left to follow: change the duals by the largest safe delta.
+            kind, delta, edge, blossom = 1, min(dual[:n]), -1, -1
+            for v in range(n):
+                if label[in_blossom[v]] == 0 and best_edge[v] != -1:
+                    d = slack(best_edge[v])
+                    if d < delta:
+                        kind, delta, edge = 2, d, best_edge[v]
+            for b in range(2 * n):
+                if parent[b] == -1 and label[b] == 1 and best_edge[b] != -1:
+                    d = slack(best_edge[b]) // 2
+                    if d < delta:
+                        kind, delta, edge = 3, d, best_edge[b]
+            for b in range(n, 2 * n):
+                if base[b] >= 0 and parent[b] == -1 and label[b] == 2 and dual[b] < delta:
+                    kind, delta, blossom = 4, dual[b], b
+            for v in range(n):
+                if label[in_blossom[v]] == 1:
+                    dual[v] -= delta
+                elif label[in_blossom[v]] == 2:
+                    dual[v] += delta
+            for b in range(n, 2 * n):
+                if base[b] >= 0 and parent[b] == -1:
+                    if label[b] == 1:
+                        dual[b] += delta
+                    elif label[b] == 2:
+                        dual[b] -= delta
+            if kind == 1:  # optimum reached: some free vertex's dual hit zero
+                break
+            if kind == 4:
+                expand_blossom(blossom, False)
+                continue
+            allowed[edge] = True
+            i, j, _ = edges[edge]
+            queue.append(j if label[in_blossom[i]] == 0 else i)
+        if not augmented:
+            break
+        for b in range(n, 2 * n):  # outer blossoms whose dual fell to zero open up again
+            if parent[b] == -1 and base[b] >= 0 and label[b] == 1 and dual[b] == 0:
+                expand_blossom(b, True)
+    return [end[m] if m >= 0 else -1 for m in mate]
