@@ -30,6 +30,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
+    from sqlalchemy.engine import make_url
+
     from adapters.console import ConsolePlatform, ConsoleSession
     from bot.app import build_app
     from bot.ports import ManualClock
@@ -37,7 +39,9 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
 
     stream = sys.stdin
     console = Console(highlight=False)
-    platform = ConsolePlatform(console)
+    database = make_url(settings.database_url).database
+    files_dir = Path(database).parent / "files" if database else Path("data") / "files"
+    platform = ConsolePlatform(console, files_dir=files_dir)
     clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0)) if sim_clock else None
     driver = ManualDriver(clock) if clock else None
     app = await build_app(settings=settings, platform=platform, clock=clock, driver=driver)

@@ -12,6 +12,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -22,6 +23,7 @@ from rich.text import Text
 from bot.app import App
 from bot.chat import (
     Action,
+    Attachment,
     Card,
     Command,
     Form,
@@ -56,6 +58,16 @@ SIM_HELP = (
     " Simulated time: `advance 2h` (or 30m, 7d, 1d2h) runs what falls due, in order; "
     "`advance next` jumps to the next timed job."
 )
+
+
+def _attachments(line: str) -> tuple[Attachment, ...]:
+    """The console's file upload: words naming readable pack files go with the command."""
+    files = []
+    for word in line.split()[1:]:
+        path = Path(word).expanduser()
+        if path.suffix.lower() in (".yaml", ".yml", ".csv") and path.is_file():
+            files.append(Attachment(path.name, path.read_bytes()))
+    return tuple(files)
 
 
 @dataclass
@@ -105,6 +117,7 @@ class ConsolePlatform:
     """The Platform port printed to a terminal; it remembers messages for press/react."""
 
     console: Console
+    files_dir: Path = field(default_factory=lambda: Path("data") / "files")
     shown: list[Shown] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -142,6 +155,21 @@ class ConsolePlatform:
 
     async def check_channel(self, place: Place) -> str | None:
         return None  # every console channel is open
+
+    def save(self, files: Sequence[Attachment]) -> list[Path]:
+        """Files that come with a reply are written next to the database; print where."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for file in files:
+            path = self.files_dir / file.name
+            stem, n = path.stem, 1
+            while path.exists():
+                n += 1
+                path = path.with_name(f"{stem}-{n}{path.suffix}")
+            path.write_bytes(file.content)
+            saved.append(path)
+            self.console.print(f"[dim]📎 {escape(file.name)} saved to {escape(str(path))}[/dim]")
+        return saved
 
     def private(self, place: Place, card: Card, user_id: str) -> str:
         return self._show(place, card, visible_to=user_id, header=f"only {user_id} sees this")
@@ -232,7 +260,8 @@ class ConsoleSession:
             return True
         if line.startswith("/"):
             await self._first_contact()
-            await self._show(await self.app.handle(Command(self.me, self.place, text=line)))
+            command = Command(self.me, self.place, text=line, files=_attachments(line))
+            await self._show(await self.app.handle(command))
             return True
         self._say(HELP)
         return True
@@ -308,6 +337,8 @@ class ConsoleSession:
                 self.platform.private(self.place, reply.card, self.me.ref.user_id)
             else:
                 await self.platform.post(self.place, reply.card)
+        if reply.files:
+            self.platform.save(reply.files)
 
     async def _fill(self, form: Form) -> None:
         """Ask for each field in turn; end of input cancels the form."""

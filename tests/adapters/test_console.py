@@ -177,3 +177,32 @@ async def test_questions_import_takes_a_path(tmp_path: Path) -> None:
     out = await _session(f"/questions import {pack}\n/questions list statistics\n", tmp_path)
     assert "Imported 2 new and updated 0 question(s) from good.csv" in out
     assert "acme-csv-median" in out
+
+
+def test_progress_after_a_few_simulated_days(tmp_path: Path) -> None:
+    """Issue 7's acceptance: days of answers, then board, rank, stats with PNG, practice,
+    export and forget, all from the console."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))}
+    day = "as alice\n/practice\npress 1\nas bob\n/practice\npress 2\nadvance 1d\n"
+    script = (
+        day * 3
+        + "as alice\n/leaderboard week\n/rank\n/stats\n/review\n/me export\n/me forget\npress 1\n"
+        + "/leaderboard all\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "run", "--sim-clock", "--db",
+         str(tmp_path / "p.db")],
+        input=script, capture_output=True, text=True, env={**env, "COLUMNS": "140"},
+        timeout=120, check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Leaderboard · this week" in out
+    assert "Your rank this week: #" in out
+    assert "Stats · alice" in out
+    png = tmp_path / "files" / "mastery.png"
+    assert png.exists() and png.read_bytes().startswith(b"\x89PNG")
+    assert f"mastery.png saved to {png}" in out.replace("\n", "")
+    assert (tmp_path / "files" / "studybot-my-data.json").exists()
+    assert "record(s) about you were deleted" in out
