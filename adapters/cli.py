@@ -53,20 +53,54 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
         await app.close()
 
 
+async def _run_discord(settings: Settings) -> int:
+    from adapters.discord import run
+    from bot.app import build_app
+
+    await run(settings, lambda platform: build_app(settings=settings, platform=platform))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    for token, name in (
-        (settings.discord_token, "DISCORD_TOKEN (the Discord adapter)"),
-        (settings.slack_bot_token, "SLACK_BOT_TOKEN (the Slack adapter)"),
-    ):
-        if token and not args.console:
+    if args.console or not (settings.discord_token or settings.slack_bot_token):
+        return asyncio.run(_run_console(settings, sim_clock=args.sim_clock))
+    if settings.discord_token and settings.slack_bot_token:
+        print(
+            "Both DISCORD_TOKEN and SLACK_BOT_TOKEN are set; run one process per platform "
+            "(unset one of them in each).",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.discord_token:
+        try:
+            return asyncio.run(_run_discord(settings))
+        except KeyboardInterrupt:
+            return 0
+    print(
+        "SLACK_BOT_TOKEN is set, but this build has no Slack adapter yet. Unset it, or pass "
+        "--console to use the console.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def cmd_discord_invite(args: argparse.Namespace) -> int:
+    from adapters.discord import application_id, invite_url
+
+    app_id = args.application_id
+    if not app_id:
+        token = Settings().discord_token
+        if not token:
             print(
-                f"{name} is set, but this build has only the console adapter. "
-                "Unset it, or pass --console to use the console.",
+                "Give --application-id (Discord Developer Portal → your application → "
+                "General Information), or set DISCORD_TOKEN to look it up.",
                 file=sys.stderr,
             )
             return 2
-    return asyncio.run(_run_console(settings, sim_clock=args.sim_clock))
+        app_id = asyncio.run(application_id(token))
+    print(invite_url(app_id))
+    return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -232,7 +266,9 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = top.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the bot (the console when no platform token is set)")
+    run = sub.add_parser(
+        "run", help="run the bot: Discord with DISCORD_TOKEN, else the console on SQLite"
+    )
     run.add_argument("--db", type=Path, help="SQLite file to use (default ./data/studybot.db)")
     run.add_argument("--console", action="store_true", help="use the console even with tokens")
     run.add_argument(
@@ -241,6 +277,10 @@ def parser() -> argparse.ArgumentParser:
         help="console only: time stands still until you type `advance 2h`",
     )
     run.set_defaults(func=cmd_run)
+
+    invite = sub.add_parser("discord-invite", help="print the URL that adds the bot to a server")
+    invite.add_argument("--application-id", help="the application's id (default: ask Discord)")
+    invite.set_defaults(func=cmd_discord_invite)
 
     mig = sub.add_parser("migrate", help="apply database migrations (run also does this)")
     mig.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")

@@ -115,9 +115,9 @@ def test_studybot_run_reads_a_piped_script(tmp_path: Path) -> None:
     assert db.exists()
 
 
-def test_studybot_refuses_a_platform_it_does_not_have(tmp_path: Path) -> None:
-    """A token for a platform this build cannot serve is a clear error, not a silent console."""
-    env = {**os.environ, "DISCORD_TOKEN": "x"}
+def test_studybot_refuses_two_platforms_at_once(tmp_path: Path) -> None:
+    """Tokens for two platforms in one process is a clear error, not a guess."""
+    env = {**os.environ, "DISCORD_TOKEN": "x", "SLACK_BOT_TOKEN": "y"}
     result = subprocess.run(
         [sys.executable, "-m", "adapters.cli", "run", "--db", str(tmp_path / "b.db")],
         input="",
@@ -128,7 +128,21 @@ def test_studybot_refuses_a_platform_it_does_not_have(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "DISCORD_TOKEN" in result.stderr
+    assert "Both DISCORD_TOKEN and SLACK_BOT_TOKEN are set" in result.stderr
+
+
+def test_discord_invite_prints_the_oauth_url() -> None:
+    """`studybot discord-invite --application-id ID` prints the bot's OAuth2 URL."""
+    result = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "discord-invite", "--application-id", "1234"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("https://discord.com/oauth2/authorize?client_id=1234")
+    assert "scope=bot+applications.commands" in result.stdout
 
 
 def test_sim_clock_watches_a_drop_post_and_reveal(tmp_path: Path) -> None:
@@ -182,8 +196,11 @@ async def test_questions_import_takes_a_path(tmp_path: Path) -> None:
 def test_progress_after_a_few_simulated_days(tmp_path: Path) -> None:
     """Issue 7's acceptance: days of answers, then board, rank, stats with PNG, practice,
     export and forget, all from the console."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
+    }
     day = "as alice\n/practice\npress 1\nas bob\n/practice\npress 2\nadvance 1d\n"
     script = (
         day * 3
@@ -191,10 +208,21 @@ def test_progress_after_a_few_simulated_days(tmp_path: Path) -> None:
         + "/leaderboard all\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "run", "--sim-clock", "--db",
-         str(tmp_path / "p.db")],
-        input=script, capture_output=True, text=True, env={**env, "COLUMNS": "140"},
-        timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "run",
+            "--sim-clock",
+            "--db",
+            str(tmp_path / "p.db"),
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "140"},
+        timeout=120,
+        check=False,
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
