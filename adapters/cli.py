@@ -77,12 +77,33 @@ def cmd_run(args: argparse.Namespace) -> int:
             return asyncio.run(_run_discord(settings))
         except KeyboardInterrupt:
             return 0
-    print(
-        "SLACK_BOT_TOKEN is set, but this build has no Slack adapter yet. Unset it, or pass "
-        "--console to use the console.",
-        file=sys.stderr,
-    )
-    return 2
+    try:
+        return asyncio.run(_run_slack(settings))
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:  # a refused token, a missing secret: say what to fix
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _run_slack(settings: Settings) -> int:
+    from adapters.slack import run
+    from adapters.slack.platform import build_platform
+    from bot.app import build_app
+
+    app = await build_app(settings=settings, platform=build_platform(settings))
+    try:
+        await run(settings, app)
+    finally:
+        await app.close()
+    return 0
+
+
+def cmd_slack_manifest(args: argparse.Namespace) -> int:
+    from adapters.slack.manifest import render
+
+    print(render(socket_mode=args.request_url is None, request_url=args.request_url), end="")
+    return 0
 
 
 def cmd_discord_invite(args: argparse.Namespace) -> int:
@@ -267,7 +288,9 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
-        "run", help="run the bot: Discord with DISCORD_TOKEN, else the console on SQLite"
+        "run",
+        help="run the bot: Discord with DISCORD_TOKEN, Slack with SLACK_BOT_TOKEN, "
+        "else the console on SQLite",
     )
     run.add_argument("--db", type=Path, help="SQLite file to use (default ./data/studybot.db)")
     run.add_argument("--console", action="store_true", help="use the console even with tokens")
@@ -277,6 +300,15 @@ def parser() -> argparse.ArgumentParser:
         help="console only: time stands still until you type `advance 2h`",
     )
     run.set_defaults(func=cmd_run)
+
+    manifest = sub.add_parser(
+        "slack-manifest", help="print the Slack app manifest (YAML) generated from the commands"
+    )
+    manifest.add_argument(
+        "--request-url",
+        help="HTTP mode: the public URL of /slack/events (default: Socket Mode, no URL needed)",
+    )
+    manifest.set_defaults(func=cmd_slack_manifest)
 
     invite = sub.add_parser("discord-invite", help="print the URL that adds the bot to a server")
     invite.add_argument("--application-id", help="the application's id (default: ask Discord)")

@@ -1,0 +1,148 @@
+"""The core's Platform port on the Slack Web API, and the one way to build its client."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack import blocks
+from adapters.slack.inbound import PLATFORM
+from bot.chat import Card, MemberRef, Place
+from bot.config import Settings
+from bot.ports import Platform, PlatformError
+
+NOT_INVITED = "studybot is not in this channel: add it from the channel's details (Integrations)"
+FRIENDLY = {
+    "not_in_channel": NOT_INVITED,
+    "channel_not_found": NOT_INVITED,
+    "is_archived": "this channel is archived",
+    "msg_too_long": "the message is too long for Slack",
+}
+
+
+def make_client(settings: Settings, *, rate_limit_retries: int = 2) -> AsyncWebClient:
+    """A Web API client on SLACK_API_URL that waits out 429s and retries dropped connections."""
+    base_url = settings.slack_api_url
+    return AsyncWebClient(
+        token=settings.slack_bot_token or None,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+        ],
+    )
+
+
+def build_platform(settings: Settings) -> Platform:
+    """The Platform the core is built with (``build_app(platform=build_platform(settings))``)."""
+    return SlackPlatform(make_client(settings))
+
+
+class SlackError(PlatformError):
+    """A PlatformError that keeps Slack's error code (e.g. "not_in_channel")."""
+
+    def __init__(self, message: str, *, error: str, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.error = error
+
+
+def platform_error(exc: SlackApiError) -> SlackError:
+    """A final Slack error as the core's PlatformError; "ratelimited" says when to retry."""
+    response = exc.response
+    error = str(response.get("error", "")) if isinstance(response.data, dict) else ""
+    if response.status_code == 429 or error == "ratelimited":
+        after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
+        return SlackError("Slack is rate limiting studybot", error=error, retry_after=float(after))
+    return SlackError(
+        FRIENDLY.get(error, f"Slack said {error or response.status_code}"), error=error
+    )
+
+
+async def call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    """Await one Web API call, turning its failures into PlatformError."""
+    try:
+        return await request
+    except SlackApiError as exc:
+        raise platform_error(exc) from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise PlatformError(f"could not reach Slack ({type(exc).__name__})") from exc
+
+
+class SlackPlatform:
+    """Posts the core sends on its own (drops, reveals, threads, DMs) through the Web API."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def post(self, place: Place, card: Card) -> str:
+        response = await call(
+            self.client.chat_postMessage(
+                channel=place.channel_id,
+                thread_ts=place.thread_id,
+                blocks=blocks.blocks(card),
+                text=blocks.text(card),
+                unfurl_links=False,
+            )
+        )
+        return str(response["ts"])
+
+    async def edit(self, place: Place, message_id: str, card: Card) -> None:
+        await call(
+            self.client.chat_update(
+                channel=place.channel_id,
+                ts=message_id,
+                blocks=blocks.blocks(card),
+                text=blocks.text(card),
+            )
+        )
+
+    async def _open(self, users: Sequence[str]) -> str:
+        response = await call(self.client.conversations_open(users=",".join(users)))
+        return str(response["channel"]["id"])
+
+    async def dm(self, member: MemberRef, card: Card) -> str:
+        channel = await self._open([member.user_id])
+        return await self.post(Place(PLATFORM, member.workspace_id, channel), card)
+
+    async def open_thread(self, place: Place, message_id: str, name: str) -> Place:
+        """Slack threads need no call: replies name the parent message's ts."""
+        return place.in_thread(message_id)
+
+    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
+        channel = await self._open([m.user_id for m in members])
+        return Place(PLATFORM, members[0].workspace_id, channel)
+
+    async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None:
+        name = blocks.emoji_name(emoji)
+        try:
+            await call(
+                self.client.reactions_add(channel=place.channel_id, timestamp=message_id, name=name)
+            )
+        except SlackError as exc:
+            if exc.error != "already_reacted":
+                raise
+
+    async def check_channel(self, place: Place) -> str | None:
+        """None if studybot may post in the channel, else why not (for the admin)."""
+        try:
+            response = await call(self.client.conversations_info(channel=place.channel_id))
+        except SlackError as exc:
+            if exc.retry_after is not None:
+                raise
+            if exc.error == "channel_not_found":
+                return "studybot cannot see that channel (it is private, or does not exist)"
+            return str(exc)
+        channel = response["channel"]
+        if channel.get("is_archived"):
+            return "that channel is archived"
+        if channel.get("is_im") or channel.get("is_member"):
+            return None
+        return "studybot is not a member of that channel"

@@ -1,0 +1,50 @@
+"""Events API: welcomes, the Home tab, and Slack's retries."""
+
+from __future__ import annotations
+
+from tests.adapters.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, SlackChat
+from tests.fakes.slack_api import BOT_USER, FakeSlack
+
+
+def joined(user: str, **extra: str) -> dict[str, str]:
+    return {"type": "member_joined_channel", "user": user, "channel": CHANNEL, "team": "T1"} | extra
+
+
+async def test_joining_member_gets_a_private_welcome(chat: SlackChat, fake: FakeSlack) -> None:
+    """A member joining the channel sees a short welcome only they can see."""
+    await chat.event(joined(ALICE))
+    welcome = await fake.next_call("chat.postEphemeral")
+    assert (welcome.args["channel"], welcome.args["user"]) == (CHANNEL, ALICE)
+    assert "*Welcome to the study group!*" in welcome.text
+    assert "`/prep quiz`" in welcome.text
+
+
+async def test_retried_event_is_handled_once(slack: SlackChat, fake: FakeSlack) -> None:
+    """Slack's retry of an event (same event_id) does nothing the second time."""
+    await slack.event(joined(ALICE), event_id="Ev-join")
+    await slack.event(joined(ALICE), event_id="Ev-join", retry=1)
+    await slack.event(joined(BOB), event_id="Ev-other")
+    assert [c.args["user"] for c in fake.of("chat.postEphemeral")] == [ALICE, BOB]
+
+
+async def test_studybot_joining_guides_whoever_added_it(chat: SlackChat, fake: FakeSlack) -> None:
+    """When studybot itself is added, the inviter gets the setup note, not a welcome."""
+    await chat.event(joined(BOT_USER, inviter=ADMIN))
+    note = await fake.next_call("chat.postEphemeral")
+    assert note.args["user"] == ADMIN
+    assert "*Thanks for adding studybot*" in note.text and "`/prep drop now`" in note.text
+
+
+async def test_home_tab_shows_the_members_stats(chat: SlackChat, fake: FakeSlack) -> None:
+    """Opening the app's Home tab publishes the member's summary and how to take part."""
+    await chat.event({"type": "app_home_opened", "user": ALICE, "channel": "D1", "tab": "home"})
+    home = await fake.next_call("views.publish")
+    assert home.args["user_id"] == ALICE and home.args["view"]["type"] == "home"
+    assert "*studybot · alice*" in home.text and "No answers yet" in home.text
+    assert "*How to take part*" in home.text
+
+
+async def test_messages_tab_publishes_nothing(chat: SlackChat, fake: FakeSlack) -> None:
+    """Opening the Messages tab is not a reason to publish the Home view."""
+    await chat.event({"type": "app_home_opened", "user": ALICE, "channel": "D1", "tab": "messages"})
+    assert not fake.of("views.publish")

@@ -1,0 +1,96 @@
+"""The Platform port on the Web API: posts, threads, DMs, reactions, and rate limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.slack import SlackPlatform, make_client
+from bot.chat import Button, Card, MemberRef, Place
+from bot.config import Settings
+from bot.ports import PlatformError
+from tests.adapters.slack.conftest import ALICE, BOB, CHANNEL, OUTSIDE
+from tests.fakes.slack_api import TEAM, FakeSlack
+
+HERE = Place("slack", TEAM, CHANNEL)
+CARD = Card(title="Question drop", body="Why?", buttons=(Button("Answer", "drop:1:open"),))
+
+
+@pytest.fixture
+def platform(settings: Settings) -> SlackPlatform:
+    return SlackPlatform(make_client(settings))
+
+
+async def test_post_edit_and_thread(platform: SlackPlatform, fake: FakeSlack) -> None:
+    """A post returns its ts; edits and thread replies address the message by that ts."""
+    ts = await platform.post(HERE, CARD)
+    post = fake.of("chat.postMessage")[0]
+    assert post.result["ts"] == ts and post.args["text"] == "Question drop"
+    assert post.buttons[0]["action_id"] == "drop:1:open"
+    await platform.edit(HERE, ts, Card(title="Closed"))
+    assert fake.of("chat.update")[0].args["ts"] == ts
+    thread = await platform.open_thread(HERE, ts, "Answers")
+    assert thread == Place("slack", TEAM, CHANNEL, ts)
+    await platform.post(thread, Card(title="An answer"))
+    assert fake.of("chat.postMessage")[1].args["thread_ts"] == ts
+
+
+async def test_dm_and_group(platform: SlackPlatform, fake: FakeSlack) -> None:
+    """DMs and small groups are conversations.open, then a post there."""
+    await platform.dm(MemberRef("slack", TEAM, ALICE), Card(title="Hi"))
+    assert fake.of("conversations.open")[0].args["users"] == ALICE
+    assert fake.of("chat.postMessage")[0].args["channel"] == f"D{ALICE}"
+    group = await platform.open_group(
+        [MemberRef("slack", TEAM, ALICE), MemberRef("slack", TEAM, BOB)], "Pair"
+    )
+    assert group == Place("slack", TEAM, f"G{ALICE}-{BOB}")
+
+
+async def test_reactions_use_slack_names(platform: SlackPlatform, fake: FakeSlack) -> None:
+    """👍 is added as "+1"; a reaction that is already there is not an error."""
+    await platform.add_reaction(HERE, "1.2", "👍")
+    fake.fail("reactions.add", 200, "already_reacted")
+    await platform.add_reaction(HERE, "1.2", "👍")
+    assert [(c.args["timestamp"], c.args["name"]) for c in fake.of("reactions.add")] == [
+        ("1.2", "+1"),
+        ("1.2", "+1"),
+    ]
+
+
+async def test_rate_limit_is_waited_out(platform: SlackPlatform, fake: FakeSlack) -> None:
+    """A 429 with Retry-After is retried by slack_sdk's handler; the post lands once."""
+    fake.fail("chat.postMessage", 429, "ratelimited", **{"Retry-After": "0"})
+    ts = await platform.post(HERE, CARD)
+    calls = fake.of("chat.postMessage")
+    assert len(calls) == 2 and calls[1].result["ts"] == ts
+
+
+async def test_lasting_rate_limit_tells_the_core_when_to_retry(
+    settings: Settings, fake: FakeSlack
+) -> None:
+    """When retries run out, the core gets PlatformError with Slack's Retry-After."""
+    platform = SlackPlatform(make_client(settings, rate_limit_retries=0))
+    fake.fail("chat.postMessage", 429, "ratelimited", **{"Retry-After": "7"})
+    with pytest.raises(PlatformError) as raised:
+        await platform.post(HERE, CARD)
+    assert raised.value.retry_after == 7.0
+
+
+async def test_other_errors_are_final(platform: SlackPlatform, fake: FakeSlack) -> None:
+    """Errors Slack will not change its mind about carry no retry_after."""
+    fake.fail("chat.update", 200, "message_not_found")
+    with pytest.raises(PlatformError, match="message_not_found") as raised:
+        await platform.edit(HERE, "9.9", CARD)
+    assert raised.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("channel", "reason"),
+    [
+        (CHANNEL, None),
+        (OUTSIDE, "studybot is not a member of that channel"),
+        ("C404", "studybot cannot see that channel (it is private, or does not exist)"),
+    ],
+)
+async def test_check_channel(platform: SlackPlatform, channel: str, reason: str | None) -> None:
+    """Whether studybot may post in a channel, from conversations.info."""
+    assert await platform.check_channel(Place("slack", TEAM, channel)) == reason
