@@ -3,23 +3,28 @@
 Everyone who opted in is put in a pair or, when the count is odd, in the round's one trio.
 The matcher maximises, in this order:
 
-1. people grouped: blocks are hard exclusions, so a complete grouping can be impossible; then
-   the few left over are listed in ``Matching.unmatched`` with a reason, never dropped;
+1. people grouped. Blocks are hard exclusions, so a full grouping can be impossible; then
+   those left over are listed in ``Matching.unmatched`` with a reason, never dropped (and if
+   that leaves an odd number to group, one trio seats one of them). Whenever a full grouping
+   exists it is found, provided nobody has blocks against half of the round or more;
 2. pairs who have not met in the last ``MEMORY`` rounds: no repeat when one can be avoided;
 3. the total pair ``weight``: common availability in absolute time first, then level
    closeness and focus agreement, minus a penalty for past partners that fades over rounds.
 
-Up to ``EXACT_UP_TO`` people the optimum is found exactly (maximum-weight matching, Edmonds'
-blossom algorithm). Above that, a sparse graph of each person's best partners, greedy and
-local search reach >= 99.5 % of the optimum in a small fraction of the time
-(bench/matching.py measures both).
+The grouping is a maximum-weight matching (Edmonds' blossom algorithm), plus the one person
+left over in an odd round seated as observer where they fit best. Up to ``EXACT_UP_TO``
+people every pair is considered, so the result is optimal. Larger rounds are matched on a
+sparse graph of each person's ``NEIGHBOURS`` most promising partners, which keeps >= 99.5 %
+of the optimum in a small fraction of the time (bench/matching.py measures both).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain, islice
 from typing import Literal
 
 Focus = Literal["technical", "system-design", "behavioural", "mixed"]
@@ -43,7 +48,7 @@ NEIGHBOURS = 10  # partners listed per person in the candidate graph
 
 _W_MIN = -NO_TIME_PENALTY - REPEAT_PENALTY
 _W_RANGE = OVERLAP_POINTS + LEVEL_POINTS[0] + FOCUS_POINTS["same"] - _W_MIN
-_SLOT = 15 * 60  # seconds; the local search ranks partners on a grid of quarter hours
+_SLOT = 15 * 60  # seconds; the candidate graph ranks partners on a grid of quarter hours
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ class Group:
     interviewer: str
     candidate: str
     observer: str | None  # only in a trio
-    reasons: tuple[Reason, ...]  # one per two members of the group
+    reasons: tuple[Reason, ...]  # one per pair of members: one, or three in a trio
     overlap_minutes: int  # time when every member is free
 
     @property
@@ -121,6 +126,8 @@ class Unmatched:
 
 @dataclass(frozen=True)
 class Matching:
+    """This round's groups, and anyone the blocks left without one."""
+
     groups: tuple[Group, ...]
     unmatched: tuple[Unmatched, ...] = ()
 
@@ -179,6 +186,8 @@ def match(
     people = sorted(candidates, key=lambda c: c.id)
     if len({c.id for c in people}) != len(people):
         raise ValueError("a member opted in twice")
+    if history and min(history.values()) < 1:
+        raise ValueError("history counts rounds ago from 1 (last round)")
     if len(people) < 2:
         return Matching((), tuple(Unmatched(c.id, "alone") for c in people))
     pool = _Pool(people, history or {}, blocks)
@@ -205,10 +214,10 @@ def _agreement(x: Focus, y: Focus) -> Agreement:
     return "partial" if "mixed" in (x, y) else "different"
 
 
-Spans = tuple[tuple[int, int], ...]  # sorted, disjoint [start, end) in epoch seconds
+_Spans = tuple[tuple[int, int], ...]  # sorted, disjoint [start, end) in epoch seconds
 
 
-def _spans(windows: Iterable[Window]) -> Spans:
+def _spans(windows: Iterable[Window]) -> _Spans:
     merged: list[tuple[int, int]] = []
     for s, e in sorted((int(s.timestamp()), int(e.timestamp())) for s, e in windows):
         if merged and s <= merged[-1][1]:
@@ -218,7 +227,7 @@ def _spans(windows: Iterable[Window]) -> Spans:
     return tuple(merged)
 
 
-def _intersect(x: Spans, y: Spans) -> Spans:
+def _intersect(x: _Spans, y: _Spans) -> _Spans:
     out: list[tuple[int, int]] = []
     i = j = 0
     while i < len(x) and j < len(y):
@@ -232,8 +241,17 @@ def _intersect(x: Spans, y: Spans) -> Spans:
     return tuple(out)
 
 
-def _overlap(x: Spans, y: Spans) -> int:
-    return sum(e - s for s, e in _intersect(x, y))
+def _overlap(x: _Spans, y: _Spans) -> int:
+    total = i = j = 0
+    while i < len(x) and j < len(y):
+        (s, e), (t, f) = x[i], y[j]
+        if e < f:
+            total += max(0, e - max(s, t))
+            i += 1
+        else:
+            total += max(0, f - max(s, t))
+            j += 1
+    return total
 
 
 def _at(second: int) -> datetime:
@@ -261,7 +279,10 @@ class _Pool:
         self.people = people
         self.history = history
         n = self.n = len(people)
-        self.spans = [_spans(c.windows) for c in people]
+        shapes: dict[tuple[Window, ...], int] = {}  # members often pick the same windows
+        self.shape = [shapes.setdefault(c.windows, len(shapes)) for c in people]
+        self.shapes = [_spans(windows) for windows in shapes]
+        self._minutes: dict[tuple[int, int], int] = {}
         index = {c.id: i for i, c in enumerate(people)}
         self.blocked: list[set[int]] = [set() for _ in people]
         for pair in blocks:
@@ -285,9 +306,15 @@ class _Pool:
     def recent(self, i: int, j: int) -> bool:
         return self.met[i].get(j, MEMORY + 1) <= MEMORY
 
+    def minutes(self, i: int, j: int) -> int:
+        x, y = sorted((self.shape[i], self.shape[j]))
+        if (x, y) not in self._minutes:
+            self._minutes[x, y] = _overlap(self.shapes[x], self.shapes[y]) // 60
+        return self._minutes[x, y]
+
     def weight(self, i: int, j: int) -> int:
         a, b = self.people[i], self.people[j]
-        minutes = _overlap(self.spans[i], self.spans[j]) // 60
+        minutes = self.minutes(i, j)
         return (
             _overlap_points(minutes)
             + LEVEL_POINTS[abs(a.level - b.level)]
@@ -307,11 +334,10 @@ class _Pool:
     def solve(self) -> list[int]:
         """Each vertex's mate (-1: none), optimal on the candidate graph.
 
-        Someone the candidate graph leaves without a partner gets all their pairs added,
-        and the graph is solved again, so nobody misses a partner the graph did not list.
+        Anyone the candidate graph leaves without a partner, or with a recent one, gets all
+        their pairs added and the graph is solved again: nobody pays for a missing edge.
         """
         near = self.neighbours()
-        widened: set[int] = set()
         while True:
             edges = []
             for i, partners in enumerate(near):
@@ -319,31 +345,33 @@ class _Pool:
                     if i < j and (k := self.key(i, j)) is not None:
                         edges.append((i, j, k))
             mate = _max_weight_matching(self.nodes, edges)
-            stuck = [i for i in range(self.n) if mate[i] < 0 and i not in widened]
-            if not stuck or len(near[0]) >= self.nodes - 1:
+            widened = False
+            for i in range(self.n):
+                j = mate[i]
+                unlucky = j < 0 or (j < self.n and self.recent(i, j))
+                if unlucky and len(near[i]) < self.nodes - 1:
+                    near[i] = {other for other in range(self.nodes) if other != i}
+                    for other in near[i]:
+                        near[other].add(i)
+                    widened = True
+            if not widened:
                 return mate
-            for i in stuck:
-                widened.add(i)
-                for j in range(self.n):
-                    if j != i:
-                        near[i].add(j)
-                        near[j].add(i)
 
     def neighbours(self) -> list[set[int]]:
         """Each person's NEIGHBOURS most promising partners (everyone, in small rounds), and
-        the ghost seat; symmetric. Ranked on a quarter-hour grid, by common time, level and
-        focus, after partners who have not met recently; blocked pairs are left out."""
+        the ghost seat; symmetric. Ranked on a quarter-hour grid by common time, level and
+        focus; blocked pairs and recent partners are left out."""
         n = self.n
         if n <= EXACT_UP_TO:
             return [{j for j in range(self.nodes) if j != i} for i in range(self.nodes)]
-        start = min((s for spans in self.spans for s, _ in spans), default=0)
+        start = min((s for spans in self.shapes for s, _ in spans), default=0)
         masks = []
-        for spans in self.spans:
+        for spans in self.shapes:
             mask = 0
             for s, e in spans:
-                first, last = -(-(s - start) // _SLOT), (e - start) // _SLOT
-                if last > first:
-                    mask |= ((1 << (last - first)) - 1) << first
+                lo, hi = -(-(s - start) // _SLOT), (e - start) // _SLOT  # whole slots inside
+                if hi > lo:
+                    mask |= ((1 << (hi - lo)) - 1) << lo
             masks.append(mask)
         points = [_overlap_points(s * _SLOT // 60) for s in range(ENOUGH * 60 // _SLOT + 1)]
         points += [points[-1]] * max(m.bit_count() for m in masks)
@@ -352,31 +380,56 @@ class _Pool:
             [LEVEL_POINTS[abs(x[0] - y[0])] + FOCUS_POINTS[_agreement(x[1], y[1])] for y in kinds]
             for x in kinds
         ]
-        codes = [kinds.index((c.level, c.focus)) for c in self.people]
+        # People with the same windows, level and focus rank everyone alike: rank once.
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, c in enumerate(self.people):
+            groups.setdefault((self.shape[i], kinds.index((c.level, c.focus))), []).append(i)
+        keys = list(groups)
+        shapes, types = [masks[s] for s, _ in keys], [t for _, t in keys]
         near: list[set[int]] = [set() for _ in range(self.nodes)]
-        low = -(2 * _W_RANGE)
-        for i in range(n):
-            mi, q = masks[i], quality[codes[i]]
-            row = [points[(mi & m).bit_count()] + q[c] for m, c in zip(masks, codes, strict=True)]
-            row[i] = low
-            for j in self.blocked[i]:
-                row[j] = low
-            for j in self.met[i]:
-                if self.recent(i, j):
-                    row[j] -= _W_RANGE
-            bar = sorted(row)[-NEIGHBOURS]
-            best = [j for j, v in enumerate(row) if v >= bar and v > low]
-            if len(best) > NEIGHBOURS:  # ties: spread the picks so nobody is everyone's
-                best.sort(key=lambda j: (-row[j], (j - i) % n))
-                del best[NEIGHBOURS:]
-            for j in best:
-                near[i].add(j)
-                near[j].add(i)
+        for (shape, kind), members in groups.items():
+            mask, q = masks[shape], quality[kind]
+            row = [
+                points[(mask & m).bit_count()] + q[t] for m, t in zip(shapes, types, strict=True)
+            ]
+            need = NEIGHBOURS + 1 + max(len(self.blocked[i]) + len(self.met[i]) for i in members)
+            tiers: list[list[int]] = []  # the best-ranked people, by rank, enough for all here
+            count, last = 0, None
+            for g in sorted(range(len(keys)), key=row.__getitem__, reverse=True):
+                if row[g] != last:
+                    if count >= need:
+                        break
+                    tiers.append([])
+                    last = row[g]
+                tiers[-1].extend(groups[keys[g]])
+                count += len(groups[keys[g]])
+            for tier in tiers:
+                tier.sort()
+            for i in members:
+                self.pick(i, tiers, near)
+        for i in range(n - 1):  # a chain through everyone: the graph alone can group them all
+            near[i].add(i + 1)
+            near[i + 1].add(i)
         if self.ghost >= 0:
             near[self.ghost] = set(range(n))
             for i in range(n):
                 near[i].add(self.ghost)
         return near
+
+    def pick(self, i: int, tiers: list[list[int]], near: list[set[int]]) -> None:
+        """Add i's first NEIGHBOURS acceptable partners from ``tiers`` to the graph. Within a
+        tier of equals i starts after itself, so that nobody becomes everyone's pick."""
+        picked = 0
+        for tier in tiers:
+            cut = bisect_right(tier, i)
+            for j in chain(islice(tier, cut, None), islice(tier, cut)):
+                if j == i or j in self.blocked[i] or self.recent(i, j):
+                    continue
+                near[i].add(j)
+                near[j].add(i)
+                picked += 1
+                if picked == NEIGHBOURS:
+                    return
 
     def result(self, mate: list[int]) -> Matching:
         pairs = [(i, j) for i, j in enumerate(mate[: self.n]) if i < j < self.n]
@@ -402,7 +455,9 @@ class _Pool:
         if i in self.blocked[x] or j in self.blocked[x]:
             return None
         fresh = sum(1 for y in (i, j) if not self.recent(x, y))
-        together = _overlap(_intersect(self.spans[i], self.spans[j]), self.spans[x]) // 60
+        spans = self.shapes
+        both = _intersect(spans[self.shape[i]], spans[self.shape[j]])
+        together = _overlap(both, spans[self.shape[x]]) // 60
         return fresh, self.weight(x, i) + self.weight(x, j) + _overlap_points(together)
 
     def group(self, i: int, j: int, *, observer: int | None = None) -> Group:
@@ -410,7 +465,7 @@ class _Pool:
         first, second = (a, b) if (-a.level, a.id) <= (-b.level, b.id) else (b, a)
         members = [first, second] + ([self.people[observer]] if observer is not None else [])
         reasons = tuple(
-            explain(x, y, self.history) for n, x in enumerate(members) for y in members[n + 1 :]
+            explain(x, y, self.history) for k, x in enumerate(members) for y in members[k + 1 :]
         )
         together = common_windows(*members)
         return Group(
@@ -430,7 +485,8 @@ def _max_weight_matching(n: int, edges: Sequence[tuple[int, int, int]]) -> list[
 
     Edmonds' blossom algorithm in Galil's O(n³) primal-dual form, in integers (duals are kept
     doubled), laid out like Joris van Rantwijk's mwmatching.py, which networkx ports. Written
-    here by hand because bot/ does not depend on networkx; tests compare the two.
+    by hand: no maintained package offers it without networkx, which bot/ must not depend
+    on. Tests check it against networkx.
     Endpoints: edge k has endpoints 2k and 2k+1; ``end[p]`` is the vertex at endpoint p.
     """
     if not edges:
@@ -492,10 +548,7 @@ def _max_weight_matching(n: int, edges: Sequence[tuple[int, int, int]]) -> list[
                 break
             path.append(b)
             label[b] = 5
-            if label_end[b] == -1:
-                v = -1
-            else:
-                v = end[label_end[in_blossom[end[label_end[b]]]]]
+            v = -1 if label_end[b] == -1 else end[label_end[in_blossom[end[label_end[b]]]]]
             if w != -1:
                 v, w = w, v
         for b in path:
@@ -529,7 +582,7 @@ def _max_weight_matching(n: int, edges: Sequence[tuple[int, int, int]]) -> list[
             if label[in_blossom[x]] == 2:
                 queue.append(x)  # inner vertices become outer inside the new blossom
             in_blossom[x] = b
-        best_to = [-1] * (2 * n)
+        best_to: dict[int, int] = {}  # least-slack edge to each neighbouring S-blossom
         for sub in path:
             known = best_edges[sub]
             lists = [[p // 2 for p in adj[x]] for x in leaves(sub)] if known is None else [known]
@@ -542,11 +595,11 @@ def _max_weight_matching(n: int, edges: Sequence[tuple[int, int, int]]) -> list[
                     if (
                         bj != b
                         and label[bj] == 1
-                        and (best_to[bj] == -1 or slack(e) < slack(best_to[bj]))
+                        and (bj not in best_to or slack(e) < slack(best_to[bj]))
                     ):
                         best_to[bj] = e
             best_edges[sub], best_edge[sub] = None, -1
-        kept = [e for e in best_to if e != -1]
+        kept = list(best_to.values())
         best_edges[b] = kept
         best_edge[b] = min(kept, key=slack, default=-1)
 
