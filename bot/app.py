@@ -82,7 +82,8 @@ async def build_app(
         jobs=jobs,
     )
     jobs.bind(ctx)
-    from bot.features import practice
+    from bot.features import mocks, practice
 
     jobs.on(practice.REMIND_ACTION, practice.send_reminder)
+    jobs.on(mocks.FOLLOW_UP_ACTION, mocks.follow_up)
     return App(ctx=ctx, core=Core(ctx))

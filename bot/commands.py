@@ -130,6 +130,7 @@ def _table() -> tuple[CommandSpec, ...]:
         drops,
         help,
         leaderboard,
+        mocks,
         packs,
         practice,
         privacy,
@@ -314,6 +315,54 @@ def _table() -> tuple[CommandSpec, ...]:
             "A daily DM when reviews are due: /remind 19:00, or /remind off",
             practice.remind_command,
             (Option("when", "HH:MM in the workspace's time zone, or off", required=True),),
+        ),
+        CommandSpec(
+            "mock join",
+            "Opt in to mock interviews (a form: level, focus, times)",
+            mocks.join_command,
+        ),
+        CommandSpec("mock leave", "Stop taking part in mock interviews", mocks.leave_command),
+        CommandSpec(
+            "mock pause",
+            "No pairing until a date",
+            mocks.pause_command,
+            (Option("until", "The date to resume, YYYY-MM-DD", required=True),),
+        ),
+        CommandSpec("mock skip", "Sit out the next round only", mocks.skip_command),
+        CommandSpec(
+            "mock status", "Your profile, the next round and your history", mocks.status_command
+        ),
+        CommandSpec(
+            "mock block",
+            "Never be matched with this member (private)",
+            mocks.block_command,
+            (Option("member", "Who", Kind.MEMBER, required=True),),
+        ),
+        CommandSpec("mock why", "Why you got your partner", mocks.why_command),
+        CommandSpec(
+            "mock settings",
+            "Where and when mock rounds happen",
+            mocks.settings_command,
+            (
+                CHANNEL,
+                Option("day", "Weekday of the round, e.g. mon", positional=False),
+                Option("time", "HH:MM in the workspace's time zone", positional=False),
+            ),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "mock round",
+            "Make this round's pairs now",
+            mocks.round_now_command,
+            (Option("when", "now", Kind.CHOICE, ("now",), required=True),),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "mock report",
+            "Rounds, pairs, completion, scores, repeats, waiting",
+            mocks.report_command,
+            (),
+            Permission.ADMIN,
         ),
         CommandSpec(
             "me export", "Everything stored about you, as a JSON file", privacy.export_command

@@ -21,7 +21,7 @@ from bot.chat import (
 )
 from bot.commands import CommandError, Invocation, Permission
 from bot.context import Context
-from bot.features import answers, help, practice, privacy
+from bot.features import answers, help, mocks, practice, privacy
 from bot.store import ops
 from bot.store.schema import members, workspaces
 
@@ -59,6 +59,10 @@ class Core:
                 return await self._command(event)
             case Action():
                 return await self._action(event)
+            case FormSubmit() if event.form_id == mocks.ROUND_FORM:
+                return await mocks.on_join_form(self.ctx, event)
+            case FormSubmit() if event.form_id.startswith("mock:"):
+                return await mocks.on_feedback(self.ctx, event)
             case FormSubmit():
                 return await answers.on_form(self.ctx, event)
             case Reaction():
@@ -97,6 +101,8 @@ class Core:
             return await practice.on_next(self.ctx, Invocation(event.member, event.place, spec, {}))
         if event.action_id == "me:forget":
             return await privacy.on_confirm(self.ctx, event.member.ref)
+        if event.action_id.startswith("mock:"):
+            return await mocks.on_action(self.ctx, event)
         return await answers.on_action(self.ctx, event)
 
     def _with_configured_admin(self, member: Member) -> Member:

@@ -24,7 +24,8 @@ from bot.context import Context, workspace_tz
 from bot.ports import PlatformError
 from bot.scheduler import Driver, claim, cron_trigger, fire_times, next_fire
 from bot.store import ops
-from bot.store.schema import drops, fires, schedules, timers
+from bot.store.schema import drops, fires, mock_settings, schedules, timers
+from bot.timespec import DAYS
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,13 @@ class Jobs:
                 scope = (row["platform"], row["workspace_id"])
                 if scope not in zones:
                     zones[scope] = await workspace_tz(conn, *scope)
+            mock_rounds_due = (await conn.execute(select(mock_settings))).mappings().all()
+            mock_zones = {
+                (r["platform"], r["workspace_id"]): await workspace_tz(
+                    conn, r["platform"], r["workspace_id"]
+                )
+                for r in mock_rounds_due
+            }
         for row in active:
             job = f"schedule:{row['id']}"
             signature = f"{row['cron']}|{row['timezone']}"
@@ -115,6 +123,22 @@ class Jobs:
                 partial(self.digest, row["platform"], row["workspace_id"], row["channel_id"]),
             )
         run: Callable[[datetime], Awaitable[None]]
+        for row in mock_rounds_due:
+            scope = (row["platform"], row["workspace_id"])
+            mock_zone = mock_zones[scope].key
+            hour, minute = (int(x) for x in row["time"].split(":"))
+            day = row["weekday"]
+            before = DAYS[(DAYS.index(day) - 1) % 7]
+            wanted[f"mock:{scope[0]}:{scope[1]}"] = (
+                f"{day} {row['time']}|{mock_zone}",
+                cron_trigger(f"{minute} {hour} * * {day}", mock_zone),
+                partial(self.mock_round, *scope),
+            )
+            wanted[f"mock-notice:{scope[0]}:{scope[1]}"] = (
+                f"{before} {row['time']}|{mock_zone}",
+                cron_trigger(f"{minute} {hour} * * {before}", mock_zone),
+                partial(self.mock_notice, *scope),
+            )
         for drop_id, reveal_at in pending:
             run = partial(self.reveal, int(drop_id))
             if reveal_at <= now:
@@ -275,6 +299,37 @@ class Jobs:
         )
         async with self.ctx.engine.begin() as conn:
             await conn.execute(update(fires).where(fires.c.id == claim_id).values(status=status))
+
+    async def _claim_weekly(
+        self, job: str, platform: str, workspace_id: str, due: datetime
+    ) -> bool:
+        async with self.ctx.engine.begin() as conn:
+            tz = await workspace_tz(conn, platform, workspace_id)
+            won = await claim(
+                conn,
+                platform=platform,
+                workspace_id=workspace_id,
+                job=job,
+                fire_time=due,
+                local_time=due.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+                now=self.ctx.clock.now(),
+                status="posted",
+            )
+        return won is not None
+
+    async def mock_round(self, platform: str, workspace_id: str, due: datetime) -> None:
+        from bot.features import mocks
+
+        if await self._claim_weekly(f"mock:{platform}:{workspace_id}", platform, workspace_id, due):
+            await mocks.run_round(self.ctx, platform=platform, workspace_id=workspace_id)
+
+    async def mock_notice(self, platform: str, workspace_id: str, due: datetime) -> None:
+        from bot.features import mocks
+
+        if await self._claim_weekly(
+            f"mock-notice:{platform}:{workspace_id}", platform, workspace_id, due
+        ):
+            await mocks.notice(self.ctx, platform=platform, workspace_id=workspace_id)
 
     # ---- one-off timers ---------------------------------------------------------------
 

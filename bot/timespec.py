@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -159,3 +160,98 @@ def format_duration(delta: timedelta) -> str:
         f"{minutes}m" if minutes else "",
     )
     return "".join(parts) or "0m"
+
+
+# ---- weekly availability ("weekday evenings, sat 10:00-12:00") -------------------------
+
+PARTS = {
+    "mornings": ("08:00", "12:00"),
+    "afternoons": ("12:00", "17:00"),
+    "evenings": ("18:00", "22:00"),
+}
+_DAY_GROUPS = {
+    "weekdays": (0, 1, 2, 3, 4),
+    "weekday": (0, 1, 2, 3, 4),
+    "weekends": (5, 6),
+    "weekend": (5, 6),
+    "daily": tuple(range(7)),
+    "every day": tuple(range(7)),
+}
+_RANGE = re.compile(r"^(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})$")
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """A recurring window in the member's own time zone: on these weekdays, start to end."""
+
+    days: tuple[int, ...]  # 0 = Monday
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+    def text(self) -> str:
+        names = {v: k for k, v in _DAY_GROUPS.items() if k in ("weekdays", "weekends", "daily")}
+        days = names.get(self.days) or ",".join(DAYS[d] for d in self.days)
+        return f"{days} {self.start[0]:02d}:{self.start[1]:02d}-{self.end[0]:02d}:{self.end[1]:02d}"
+
+
+def _days_of(word: str) -> tuple[int, ...]:
+    if word in _DAY_GROUPS:
+        return _DAY_GROUPS[word]
+    singular = word.rstrip("s")
+    if singular in DAYS:
+        return (DAYS.index(singular),)
+    if word in _FULL_DAYS or singular in _FULL_DAYS:
+        return (_FULL_DAYS.index(word if word in _FULL_DAYS else singular),)
+    raise SpecError(f"`{word}` is not a day. Use weekdays, weekends, daily, or mon … sun.")
+
+
+def parse_availability(text: str) -> tuple[Weekly, ...]:
+    """Comma-separated windows: ``weekday evenings``, ``weekend mornings``,
+    ``sat 10:00-12:00``. Parts of day: mornings 08-12, afternoons 12-17, evenings 18-22."""
+    windows = []
+    for chunk in (c.strip().lower() for c in text.split(",")):
+        if not chunk:
+            continue
+        words = chunk.split()
+        if len(words) < 2:
+            raise SpecError(
+                f"`{chunk}`: say days and a time, e.g. `weekday evenings` or `sat 10:00-12:00`."
+            )
+        days_text, when = " ".join(words[:-1]), words[-1]
+        days = _days_of(days_text)
+        if when in PARTS or when.rstrip("s") + "s" in PARTS:
+            start_text, end_text = PARTS[when if when in PARTS else when.rstrip("s") + "s"]
+        else:
+            match = _RANGE.match(when)
+            if not match:
+                raise SpecError(
+                    f"`{when}` is not a time of day. Use mornings, afternoons, evenings, or a "
+                    "range like 18:00-20:00."
+                )
+            start_text, end_text = match.group(1), match.group(2)
+        start, end = _time(start_text), _time(end_text)
+        if end <= start:
+            raise SpecError(f"`{when}` ends before it starts; windows cannot cross midnight.")
+        windows.append(Weekly(days, start, end))
+    if not windows:
+        raise SpecError("Give at least one window, e.g. `weekday evenings, weekend mornings`.")
+    return tuple(windows)
+
+
+def expand(
+    windows: tuple[Weekly, ...], tz: str, start: datetime, days: int = 7
+) -> tuple[tuple[datetime, datetime], ...]:
+    """The absolute (UTC) times these weekly windows cover in the ``days`` from ``start``."""
+    zone = ZoneInfo(tz)
+    first = start.astimezone(zone).date()
+    out = []
+    for n in range(days + 1):
+        day = first + timedelta(days=n)
+        for window in windows:
+            if day.weekday() not in window.days:
+                continue
+            begin = datetime.combine(day, dt_time(*window.start), tzinfo=zone).astimezone(UTC)
+            end = datetime.combine(day, dt_time(*window.end), tzinfo=zone).astimezone(UTC)
+            if end > start and begin < start + timedelta(days=days):
+                out.append((max(begin, start), min(end, start + timedelta(days=days))))
+    return tuple(sorted(out))

@@ -24,7 +24,16 @@ _ALSO = {
     ("schedules", "created_by"),
     ("questions", "added_by"),
     ("retirements", "retired_by"),
+    ("mock_blocks", "blocked_user_id"),
+    ("mock_groups", "interviewer"),
+    ("mock_groups", "candidate"),
+    ("mock_groups", "observer"),
+    ("mock_packets", "interviewer"),
+    ("mock_packets", "candidate"),
+    ("mock_feedback", "to_user_id"),
 }
+# Rows that are about the member even when the id sits in another column: deleted.
+_DELETE_BY = {("mock_blocks", "blocked_user_id"), ("mock_feedback", "to_user_id")}
 
 
 def _member_columns() -> Iterator[tuple[Table, Column[Any]]]:
@@ -130,7 +139,7 @@ async def forget(ctx: Context, member: MemberRef) -> int:
         deleted += result.rowcount
         for table, column in _member_columns():
             if column.name == "user_id" or column.nullable is False:
-                if column.name == "user_id":
+                if column.name == "user_id" or (table.name, column.name) in _DELETE_BY:
                     result = await conn.execute(
                         delete(table).where(*_scope(table, member), column == member.user_id)
                     )

@@ -302,3 +302,103 @@ member_settings = Table(
     Column("user_id", String(64), primary_key=True),
     Column("remind_at", String(5)),  # HH:MM in the workspace's time zone, or null
 )
+
+# Mock interviews: opt-in profiles, blocks, rounds, groups, check-ins, packets, feedback.
+mock_profiles = Table(
+    "mock_profiles",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("level", String(8), nullable=False),
+    Column("focus", String(16), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("availability", String(300), nullable=False),  # normalised, as shown back
+    Column("cadence", String(12), nullable=False),  # weekly, fortnightly
+    Column("active", Boolean, nullable=False, server_default="1"),  # false after /mock leave
+    Column("paused_until", String(10)),  # local date, ISO: not matched before it
+    Column("skip_next", Boolean, nullable=False, server_default="0"),
+    Column("missed_in_row", Integer, nullable=False, server_default="0"),
+    Column("last_round", Integer),  # the last round they were put in
+    Column("joined_at", UTCDateTime(), nullable=False),
+)
+
+mock_blocks = Table(
+    "mock_blocks",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("blocked_user_id", String(64), primary_key=True),
+)
+
+mock_settings = Table(
+    "mock_settings",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("channel_id", String(64), nullable=False),
+    Column("weekday", String(3), nullable=False),  # mon … sun
+    Column("time", String(5), nullable=False),  # HH:MM, workspace time zone
+)
+
+mock_rounds = Table(
+    "mock_rounds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_scope(),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("waiting", Integer, nullable=False, server_default="0"),  # opted in, not placed
+)
+
+mock_groups = Table(
+    "mock_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_scope(),
+    Column("round_id", Integer, ForeignKey("mock_rounds.id", ondelete="CASCADE"), nullable=False),
+    Column("interviewer", String(64), nullable=False),
+    Column("candidate", String(64), nullable=False),
+    Column("observer", String(64)),
+    Column("channel_id", String(128)),  # the private space
+    Column("reasons", Text, nullable=False),  # JSON: the matcher's explanation
+    Column("repeat", Boolean, nullable=False, server_default="0"),
+)
+
+mock_checkins = Table(
+    "mock_checkins",
+    metadata,
+    Column("group_id", Integer, ForeignKey("mock_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("workspace_id", String(64), nullable=False),
+    Column("user_id", String(64), primary_key=True),
+    Column("answer", String(8)),  # yes, no, notyet; null until answered
+    Column("feedback_given", Boolean, nullable=False, server_default="0"),
+)
+
+mock_packets = Table(
+    "mock_packets",
+    metadata,
+    Column("group_id", Integer, ForeignKey("mock_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("workspace_id", String(64), nullable=False),
+    Column("interviewer", String(64), primary_key=True),
+    Column("candidate", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # technical, system-design, behavioural
+    Column("question_ids", Text, nullable=False),  # JSON list
+)
+
+mock_feedback = Table(
+    "mock_feedback",
+    metadata,
+    Column("group_id", Integer, ForeignKey("mock_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("workspace_id", String(64), nullable=False),
+    Column("user_id", String(64), primary_key=True),  # who gave it
+    Column("to_user_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scores", Text, nullable=False),  # JSON: dimension → 1..4
+    Column("strength", Text, nullable=False),
+    Column("improve", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -234,3 +234,48 @@ def test_progress_after_a_few_simulated_days(tmp_path: Path) -> None:
     assert f"mastery.png saved to {png}" in out.replace("\n", "")
     assert (tmp_path / "files" / "studybot-my-data.json").exists()
     assert "record(s) about you were deleted" in out
+
+
+def test_mock_round_check_in_and_feedback_in_the_console(tmp_path: Path) -> None:
+    """Issue 8's acceptance: five opt in; a round makes a pair and a trio with private spaces
+    and packets; after `advance`, the check-in and feedback complete; the report counts it."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
+    }
+    join = "as {name}\n/mock join\nmid\ntechnical\nEurope/Berlin\nweekday evenings\nweekly\n"
+    script = "".join(join.format(name=n) for n in ("ann", "ben", "cat", "dan", "eve"))
+    script += (
+        "as admin\n/mock round now\nadvance 7d1m\n"
+        "as ann\npress 1\npress 1\n3 3 4 2 3\nExplains trade-offs clearly.\n"
+        "Ask clarifying questions first.\n"
+        "as admin\n/mock report\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "run",
+            "--sim-clock",
+            "--db",
+            str(tmp_path / "m.db"),
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "140"},
+        timeout=120,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert out.count("You're in: mid, technical, weekly") == 5
+    assert "Round 1: 1 pair(s), 1 trio(s), 0 waiting" in out
+    assert out.count("private group for") == 2
+    assert out.count("Your interviewer packet for") == 5
+    assert "Did your mock interview happen?" in out
+    assert "Sent privately to your partner" in out
+    assert "Feedback from ann" in out
+    assert "Completion" in out and "20% (1 of 5 confirmed)" in out
