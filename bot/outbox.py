@@ -54,8 +54,12 @@ class Outbox:
             "thread", lambda: self.platform.open_thread(place, message_id, name)
         )
 
-    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
-        return await self._call("group", lambda: self.platform.open_group(members, title))
+    async def open_group(
+        self, members: Sequence[MemberRef], title: str, *, near: Place | None = None
+    ) -> Place:
+        return await self._call(
+            "group", lambda: self.platform.open_group(members, title, near=near)
+        )
 
     async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None:
         await self._call("react", lambda: self.platform.add_reaction(place, message_id, emoji))

@@ -34,8 +34,11 @@ class Platform(Protocol):
         """Start a thread on a message; return the place to post into it."""
         ...
 
-    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
-        """A private space for a few members (Discord private thread, Slack group DM)."""
+    async def open_group(
+        self, members: Sequence[MemberRef], title: str, *, near: Place | None = None
+    ) -> Place:
+        """A private space for a few members (Discord: a private thread in ``near``'s
+        channel when given; Slack: a group DM)."""
         ...
 
     async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None: ...
@@ -125,7 +128,9 @@ class MemoryPlatform:
         self.log.append(("thread", message_id))
         return place.in_thread(f"t-{message_id}")
 
-    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
+    async def open_group(
+        self, members: Sequence[MemberRef], title: str, *, near: Place | None = None
+    ) -> Place:
         first = members[0]
         group = "group:" + ",".join(sorted(m.user_id for m in members))
         self.log.append(("group", group))

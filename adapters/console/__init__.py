@@ -145,7 +145,9 @@ class ConsolePlatform:
         self.console.print(f"[dim](thread started on {message_id}: {escape(name)})[/dim]")
         return place.in_thread(message_id)
 
-    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
+    async def open_group(
+        self, members: Sequence[MemberRef], title: str, *, near: Place | None = None
+    ) -> Place:
         names = ", ".join(m.user_id for m in members)
         self.console.print(f"[dim](private group for {escape(names)}: {escape(title)})[/dim]")
         return Place(PLATFORM, members[0].workspace_id, "group-" + "-".join(sorted(names)))

@@ -79,13 +79,17 @@ class DiscordPlatform:
             )
         return place.in_thread(str(thread["id"]))
 
-    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
-        """A private thread, in the server's usual channel, with the members added."""
+    async def open_group(
+        self, members: Sequence[MemberRef], title: str, *, near: Place | None = None
+    ) -> Place:
+        """A private thread with the members added: in ``near``'s channel (the mock channel),
+        else in the server's usual channel."""
         workspace = members[0].workspace_id
         guild = self.client.get_guild(int(workspace))
         if guild is None:  # not loaded yet after a (re)connect
             raise PlatformError("server not loaded yet", retry_after=SERVER_ERROR_RETRY)
-        channel = writable_channel(guild)
+        chosen = guild.get_channel(int(near.channel_id)) if near is not None else None
+        channel = chosen if isinstance(chosen, discord.TextChannel) else writable_channel(guild)
         if channel is None:
             raise PlatformError("no channel to open a private thread in")
         with platform_errors("group"):

@@ -116,7 +116,10 @@ class SlackPlatform:
         """Slack threads need no call: replies name the parent message's ts."""
         return place.in_thread(message_id)
 
-    async def open_group(self, members: Sequence[MemberRef], title: str) -> Place:
+    async def open_group(
+        self, members: Sequence[MemberRef], title: str, *, near: Place | None = None
+    ) -> Place:
+        """A group DM (``near`` does not apply: Slack's private space is the DM itself)."""
         channel = await self._open([m.user_id for m in members])
         return Place(PLATFORM, members[0].workspace_id, channel)
 

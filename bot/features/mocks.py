@@ -422,10 +422,12 @@ async def run_round(ctx: Context, *, platform: str, workspace_id: str) -> str:
         )
         names = await _names(conn, platform, workspace_id, list(by_id))
     channel = settings["channel_id"] if settings else None
+    near = Place(platform, workspace_id, channel) if channel else None
     for group in result_match.groups:
         await _open_session(
             ctx,
             round_no=round_no,
+            near=near,
             group=group,
             profiles=by_id,
             names=names,
@@ -491,6 +493,7 @@ async def _open_session(
     ctx: Context,
     *,
     round_no: int,
+    near: Place | None,
     group: matching.Group,
     profiles: Mapping[str, RowMapping],
     names: Mapping[str, str],
@@ -501,7 +504,7 @@ async def _open_session(
     refs = [MemberRef(platform, workspace_id, m) for m in group.members]
     title = " & ".join(names[m] for m in group.members)
     try:
-        space = await ctx.platform.open_group(refs, f"Mock interview: {title}")
+        space = await ctx.platform.open_group(refs, f"Mock interview: {title}", near=near)
         space_id = space.channel_id + (f"/{space.thread_id}" if space.thread_id else "")
     except PlatformError:
         space, space_id = None, None

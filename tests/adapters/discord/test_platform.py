@@ -71,6 +71,18 @@ async def test_a_group_is_a_private_thread_with_its_members(chat: DiscordChat) -
     assert len(chat.fake.posts(thread["id"])) == 1
 
 
+async def test_a_group_opens_in_the_channel_it_is_given(chat: DiscordChat) -> None:
+    """open_group(near=…): the private thread lives in that channel (the mock channel)."""
+    chat.fake.add_channel(chat.fake.guild_id, "1100000000000000007", name="mock-interviews")
+    await chat.restart()
+    members = [ref(chat, chat.alice.id), ref(chat, chat.bob.id)]
+    near = place(chat, "1100000000000000007")
+    group = await platform(chat).open_group(members, "Mock interview", near=near)
+    assert group.channel_id == "1100000000000000007"
+    (thread,) = chat.fake.threads()
+    assert thread["type"] == PRIVATE_THREAD
+
+
 async def test_channel_checks_say_why_the_bot_cannot_post(chat: DiscordChat) -> None:
     """A channel the bot may post in passes; a read-only or unknown one is explained."""
     chat.fake.add_channel(
