@@ -35,6 +35,7 @@ class Kind(Enum):
     MEMBER = "member"  # a user id; text may say <@U123>, <@U123|name> or @name
     CHANNEL = "channel"  # a channel id; text may say <#C123>, <#C123|name> or #name
     FILE = "file"  # the name of a file that comes with the command (Command.files)
+    ROLE = "role"  # a role id (Discord); text may say <@&123> or the id
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,13 @@ def _table() -> tuple[CommandSpec, ...]:
             "Set this workspace's time zone (IANA name, e.g. Europe/Berlin)",
             schedules.set_timezone,
             (Option("tz", "An IANA time zone name, e.g. Europe/Berlin", required=True),),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "settings reward-role",
+            "A role for the week's top 3, moved each Monday (Discord); or off",
+            schedules.set_reward_role,
+            (Option("role", "The role (@Role), or off", Kind.ROLE, required=True),),
             Permission.ADMIN,
         ),
         CommandSpec("next", "When the next drop in this channel comes", schedules.next_drop),
@@ -480,6 +488,8 @@ def _accepts(option: Option, word: str) -> bool:
         return word.startswith(("<@", "@"))
     if option.kind is Kind.CHANNEL:
         return word.startswith(("<#", "#"))
+    if option.kind is Kind.ROLE:
+        return word.startswith("<@&") or word.isdigit() or word == "off"
     return True
 
 
@@ -527,6 +537,11 @@ def _convert(option: Option, value: str) -> str | int:
         return _reference(option, value, "@")
     if option.kind is Kind.CHANNEL:
         return _reference(option, value, "#")
+    if option.kind is Kind.ROLE:
+        role = re.fullmatch(r"<@&(\d+)>|(\d+)|(off)", value)
+        if role is None:
+            raise CommandError(f"`{option.name}` got `{value}`, expected a role (@Role) or off.")
+        return next(g for g in role.groups() if g)
     return value
 
 

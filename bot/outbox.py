@@ -64,5 +64,12 @@ class Outbox:
     async def add_reaction(self, place: Place, message_id: str, emoji: str) -> None:
         await self._call("react", lambda: self.platform.add_reaction(place, message_id, emoji))
 
+    async def award_role(
+        self, place: Place, role_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> bool:
+        return await self._call(
+            "role", lambda: self.platform.award_role(place, role_id, add=add, remove=remove)
+        )
+
     async def check_channel(self, place: Place) -> str | None:
         return await self._call("check", lambda: self.platform.check_channel(place))

@@ -48,6 +48,13 @@ class Platform(Protocol):
         the admin who tried to schedule drops there)."""
         ...
 
+    async def award_role(
+        self, place: Place, role_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> bool:
+        """Give a role to ``add`` and take it from ``remove`` (user ids); False where the
+        platform has no roles (Slack: the digest's announcement is the reward)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -94,6 +101,7 @@ class MemoryPlatform:
     reactions: list[tuple[str, str]] = field(default_factory=list)  # (message id, emoji)
     fail_next: list[PlatformError] = field(default_factory=list)
     closed_channels: set[str] = field(default_factory=set)
+    roles: dict[str, set[str]] = field(default_factory=dict)  # role id → holders
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _next_id(self) -> str:
@@ -143,6 +151,13 @@ class MemoryPlatform:
         if place.channel_id in self.closed_channels:
             return "the bot is not a member of that channel"
         return None
+
+    async def award_role(
+        self, place: Place, role_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> bool:
+        self.roles.setdefault(role_id, set()).difference_update(remove)
+        self.roles[role_id].update(add)
+        return True
 
     def posts_in(self, place: Place) -> list[Sent]:
         return [m for m in self.messages.values() if m.place == place and m.to is None]

@@ -158,6 +158,11 @@ class ConsolePlatform:
     async def check_channel(self, place: Place) -> str | None:
         return None  # every console channel is open
 
+    async def award_role(
+        self, place: Place, role_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> bool:
+        return False  # the console has no roles
+
     def save(self, files: Sequence[Attachment]) -> list[Path]:
         """Files that come with a reply are written next to the database; print where."""
         self.files_dir.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ PERMISSIONS = discord.Permissions(
     create_public_threads=True,  # the thread of open answers at a reveal
     send_messages_in_threads=True,
     create_private_threads=True,  # private groups (open_group)
+    manage_roles=True,  # the optional weekly reward role for the top 3
 )
 RATE_LIMIT_WAIT = 30.0  # longer waits come back to the core as PlatformError(retry_after)
 

@@ -21,6 +21,7 @@ OPTION_TYPES = {
     Kind.MEMBER: 6,
     Kind.CHANNEL: 7,
     Kind.FILE: 11,  # an attachment: the value is its id, the file is in data.resolved
+    Kind.ROLE: 8,
 }
 TEXT_CHANNELS = [0, 5]  # text and announcement channels: where cards can be posted
 AUTOCOMPLETE_OVER = 10  # longer choice lists are filtered as you type instead of a fixed menu

@@ -102,6 +102,25 @@ class DiscordPlatform:
                 await thread.add_user(discord.Object(int(member.user_id)))
         return Place(PLATFORM, workspace, str(channel.id), str(thread.id))
 
+    async def award_role(
+        self, place: Place, role_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> bool:
+        """Move the reward role: by id through REST, so no member cache (and no privileged
+        intent) is needed."""
+        guild, role = int(place.workspace_id), int(role_id)
+        with platform_errors("role"):
+            for user in remove:
+                if user not in add:
+                    await self.client.http.remove_role(
+                        guild, int(user), role, reason="studybot weekly reward"
+                    )
+            for user in add:
+                if user not in remove:
+                    await self.client.http.add_role(
+                        guild, int(user), role, reason="studybot weekly reward"
+                    )
+        return True
+
     async def check_channel(self, place: Place) -> str | None:
         """Why the bot could not post cards in this channel, or None if it can."""
         channel_id = int(place.thread_id or place.channel_id)

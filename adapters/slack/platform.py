@@ -133,6 +133,11 @@ class SlackPlatform:
             if exc.error != "already_reacted":
                 raise
 
+    async def award_role(
+        self, place: Place, role_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> bool:
+        return False  # Slack has no roles: the digest's announcement is the reward
+
     async def check_channel(self, place: Place) -> str | None:
         """None if studybot may post in the channel, else why not (for the admin)."""
         try:

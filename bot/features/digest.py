@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
 from bot.chat import Card, Field, MemberRef, Place, Tone
@@ -12,7 +15,8 @@ from bot.context import Context, workspace_tz
 from bot.features import leaderboard
 from bot.features.drops import topic_name
 from bot.ports import PlatformError
-from bot.store.schema import answers, drops
+from bot.scoring import Streak, alive
+from bot.store.schema import answers, drops, members, streaks, workspaces
 
 MIN_ANSWERS_FOR_HARDEST = 2
 
@@ -51,6 +55,15 @@ async def post_weekly(ctx: Context, *, place: Place, due: datetime) -> str:
                 .limit(1)
             )
         ).first()
+        keepers = await _streak_keepers(conn, place, due, tz)
+        reward = (
+            await conn.execute(
+                select(workspaces.c.reward_role, workspaces.c.reward_holders).where(
+                    workspaces.c.platform == place.platform,
+                    workspaces.c.workspace_id == place.workspace_id,
+                )
+            )
+        ).first()
     if not top:
         return "empty"  # a quiet week: no digest rather than an empty one
     lines = [
@@ -68,6 +81,14 @@ async def post_weekly(ctx: Context, *, place: Place, due: datetime) -> str:
                 f"{item.prompt}\n{round(100 * float(hardest.share))}% of {hardest.n} got it right.",
             )
         )
+    if keepers:
+        fields.append(
+            Field("Streak keepers", " · ".join(f"{name} {days} days" for name, days in keepers))
+        )
+    winners = [user for user, *_ in top[:3]]
+    if reward is not None and reward.reward_role:
+        await _move_reward(ctx, place, reward.reward_role, reward.reward_holders, winners)
+        fields.append(Field("This week's reward", f"<@&{reward.reward_role}> goes to the top 3."))
     card = Card(
         title=f"Last week ({last_week.removeprefix('week:')})",
         body="\n".join(lines),
@@ -80,3 +101,61 @@ async def post_weekly(ctx: Context, *, place: Place, due: datetime) -> str:
     except PlatformError:
         return "failed"
     return "posted"
+
+
+STREAK_KEEPERS = 5
+MIN_STREAK_SHOWN = 3
+
+
+async def _streak_keepers(
+    conn: AsyncConnection, place: Place, due: datetime, tz: ZoneInfo
+) -> list[tuple[str, int]]:
+    """Members whose streak is still alive, longest first."""
+    rows = await conn.execute(
+        select(streaks, func.coalesce(members.c.display_name, streaks.c.user_id).label("name"))
+        .select_from(
+            streaks.outerjoin(
+                members,
+                and_(
+                    members.c.platform == streaks.c.platform,
+                    members.c.workspace_id == streaks.c.workspace_id,
+                    members.c.user_id == streaks.c.user_id,
+                ),
+            )
+        )
+        .where(streaks.c.platform == place.platform, streaks.c.workspace_id == place.workspace_id)
+    )
+    today = due.astimezone(tz).date()
+    keepers = []
+    for row in rows.mappings():
+        streak = Streak(
+            row["current"],
+            row["best"],
+            date.fromisoformat(row["last_day"]),
+            date.fromisoformat(row["freeze_week"]) if row["freeze_week"] else None,
+        )
+        days = alive(streak, today)
+        if days >= MIN_STREAK_SHOWN:
+            keepers.append((str(row["name"]), days))
+    return sorted(keepers, key=lambda k: (-k[1], k[0]))[:STREAK_KEEPERS]
+
+
+async def _move_reward(
+    ctx: Context, place: Place, role: str, holders: str | None, winners: list[str]
+) -> None:
+    """Give the reward role to this week's winners and take it from last week's."""
+    previous = json.loads(holders) if holders else []
+    try:
+        moved = await ctx.platform.award_role(place, role, add=winners, remove=previous)
+    except PlatformError:
+        return  # missing Manage Roles: the announcement still stands
+    if moved:
+        async with ctx.engine.begin() as conn:
+            await conn.execute(
+                update(workspaces)
+                .where(
+                    workspaces.c.platform == place.platform,
+                    workspaces.c.workspace_id == place.workspace_id,
+                )
+                .values(reward_holders=json.dumps(winners))
+            )

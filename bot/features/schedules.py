@@ -362,6 +362,26 @@ async def next_drop(ctx: Context, inv: Invocation) -> Reply:
     )
 
 
+async def set_reward_role(ctx: Context, inv: Invocation) -> Reply:
+    """A role the week's top 3 hold until the next digest (Discord); off removes it."""
+    role = str(inv.options["role"])
+    platform, workspace_id = _scope(inv)
+    async with ctx.engine.begin() as conn:
+        await conn.execute(
+            update(workspaces)
+            .where(workspaces.c.platform == platform, workspaces.c.workspace_id == workspace_id)
+            .values(reward_role=None if role == "off" else role)
+        )
+    if role == "off":
+        return Reply.text("No reward role: the weekly digest still announces the winners.")
+    return Reply.text(
+        f"Each Monday's digest gives <@&{role}> to last week's top 3 and takes it from the "
+        "previous holders. The bot needs Manage Roles, and its own role must sit above that "
+        "role. On platforms without roles the digest's announcement is the reward.",
+        tone=Tone.GOOD,
+    )
+
+
 async def set_timezone(ctx: Context, inv: Invocation) -> Reply:
     try:
         zone = parse_timezone(str(inv.options["tz"]))

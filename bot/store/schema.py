@@ -73,6 +73,7 @@ workspaces = Table(
     Column("timezone", String(64), nullable=False, server_default="UTC"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("reward_role", String(64)),  # Discord: a role for the week's top 3
+    Column("reward_holders", Text),  # JSON: who holds it now, so it moves on next week
 )
 
 members = Table(

@@ -153,6 +153,7 @@ class FakeDiscord:
         self.guilds: dict[str, Json] = {}
         self.add_guild(self.guild_id, self.channel_id, name="Study group")
         self.calls: list[tuple[str, str, Any]] = []  # (method, path, JSON body)
+        self.role_holders: dict[str, set[str]] = {}  # role id → member ids
         self.commands: dict[str | None, list[Json]] = {}  # guild id (None: global) -> commands
         self.messages: dict[str, Json] = {}
         self.reactions: list[tuple[str, str, str]] = []  # (message id, emoji, user id)
@@ -313,6 +314,8 @@ class FakeDiscord:
         r.add_put(API + "/channels/{channel}/messages/{mid}/reactions/{emoji}/@me", self._react)
         r.add_post(API + "/users/@me/channels", self._dm_channel)
         r.add_get(API + "/guilds/{guild}/members/{user}", self._member)
+        r.add_put(API + "/guilds/{guild}/members/{user}/roles/{role}", self._member_role)
+        r.add_delete(API + "/guilds/{guild}/members/{user}/roles/{role}", self._member_role)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -575,6 +578,16 @@ class FakeDiscord:
         }
         self.channels[channel["id"]] = channel
         return _json(channel)
+
+    async def _member_role(self, request: web.Request) -> web.Response:
+        """Add (PUT) or remove (DELETE) a member's role; tests read ``self.role_holders``."""
+        role, user = request.match_info["role"], request.match_info["user"]
+        holders = self.role_holders.setdefault(role, set())
+        if request.method == "PUT":
+            holders.add(user)
+        else:
+            holders.discard(user)
+        return web.Response(status=204)
 
     async def _member(self, request: web.Request) -> web.Response:
         user_id = request.match_info["user"]

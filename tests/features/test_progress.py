@@ -385,3 +385,43 @@ async def test_me_forget_leaves_no_row_with_the_member_id(chat: Chat) -> None:
 
 def _items() -> list[Item]:
     return list(load_file(DATA / "mini.yaml"))
+
+
+async def test_digest_names_streak_keepers_and_moves_the_reward_role(chat: Chat) -> None:
+    """Monday's digest lists streak keepers and gives the reward role to last week's top 3,
+    taking it from the week before's."""
+    reply = await chat.run("/settings reward-role <@&42>", as_=chat.admin)
+    assert reply.card and "<@&42>" in reply.card.body
+    await chat.run(
+        "/schedule add daily 10:00 tz:UTC topic:evaluation kind:choice reveal:1h", as_=chat.admin
+    )
+    people = [member(n) for n in ("Ann", "Ben", "Cat", "Dan")]
+    for day in range(7):  # Monday to Sunday: Ann every day, the others on the first three
+        await chat.advance(timedelta(hours=1, minutes=5) if day == 0 else timedelta(days=1))
+        drop = chat.last_post()
+        for rank, who in enumerate(people):
+            if day < 3 or rank == 0:
+                await chat.press(drop, 3 if rank < 3 else 1, as_=who)
+    await chat.advance(timedelta(hours=23))  # Monday 09:05: the digest has run
+    digest = [m for m in chat.posts() if m.card.title.startswith("Last week")][-1]
+    fields = {f.name: f.value for f in digest.card.fields}
+    assert fields["Streak keepers"].startswith("Ann 7 days")
+    assert chat.platform.roles["42"] == {"ann", "ben", "cat"}
+    await chat.advance(timedelta(hours=1))  # Monday 10:05: this week's first drop
+    await chat.press(chat.last_post(), 3, as_=people[3])  # only Dan scores this week
+    await chat.advance(timedelta(days=7))
+    assert chat.platform.roles["42"] == {"dan"}  # last week's holders lost it
+    off = await chat.run("/settings reward-role off", as_=chat.admin)
+    assert off.card and "No reward role" in off.card.body
+
+
+def test_role_option_reads_mentions_and_ids() -> None:
+    """A role option accepts <@&id>, a bare id, or off, and says what it expects otherwise."""
+    from bot.commands import CommandError, Kind, Option, _convert
+
+    role = Option("role", "A role", Kind.ROLE)
+    assert _convert(role, "<@&123>") == "123"
+    assert _convert(role, "456") == "456"
+    assert _convert(role, "off") == "off"
+    with pytest.raises(CommandError, match="expected a role"):
+        _convert(role, "@winners")

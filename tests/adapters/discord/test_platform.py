@@ -176,6 +176,7 @@ def test_the_invite_asks_for_exactly_what_the_bot_uses() -> None:
         "create_public_threads",
         "send_messages_in_threads",
         "create_private_threads",
+        "manage_roles",  # the weekly reward role
     }
 
 
@@ -207,3 +208,12 @@ async def _until(condition: Callable[[], bool]) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("timed out waiting")
+
+
+async def test_the_reward_role_moves_by_rest_without_a_member_cache(chat: DiscordChat) -> None:
+    """award_role(): PUT for this week's winners, DELETE for last week's, by id only."""
+    moved = await platform(chat).award_role(
+        place(chat), "1100000000000000042", add=[chat.alice.id], remove=[chat.bob.id]
+    )
+    assert moved is True
+    assert chat.fake.role_holders["1100000000000000042"] == {chat.alice.id}
