@@ -47,6 +47,19 @@ class App:
         """Start timed work: catch up on fires missed while down, then run the scheduler."""
         await self.jobs.start()
 
+    async def suggest(
+        self, member: Member, *, command: str, option: str, typed: str
+    ) -> list[tuple[str, str]]:
+        """Values to offer while an option is typed (Discord autocomplete): (label, value)."""
+        from bot import commands
+        from bot.features import schedules
+
+        spec = commands.find(command)
+        wanted = next((o for o in spec.options if o.name == option), None) if spec else None
+        if wanted is None or wanted.suggest != "schedules":
+            return []
+        return await schedules.suggest_ids(self.ctx, member.ref, typed)
+
     async def close(self) -> None:
         self.jobs.stop()
         await self.ctx.engine.dispose()

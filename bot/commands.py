@@ -47,6 +47,7 @@ class Option:
     required: bool = False
     positional: bool = True  # may be given without ``name:`` in text
     rest: bool = False  # takes the remaining free words, e.g. "daily 09:00"
+    suggest: str = ""  # values the core can suggest while typing ("schedules"): App.suggest
     minimum: int | None = None
     maximum: int | None = None
 
@@ -120,7 +121,12 @@ PERIOD = Option(
 )
 QUESTION_ID = Option("id", "The question's id (see /questions list)", required=True)
 SCHEDULE_ID = Option(
-    "id", "The schedule's number (see /schedule list)", Kind.INT, required=True, minimum=1
+    "id",
+    "The schedule's number (see /schedule list)",
+    Kind.INT,
+    required=True,
+    minimum=1,
+    suggest="schedules",
 )
 
 

@@ -188,14 +188,19 @@ class DiscordBot:
         data = cast(commands.CommandData, interaction.data)
         name, values, focused = commands.invocation(data)
         spec = table.find(name)
-        found = (
-            commands.suggestions(spec, focused, str(values.get(focused, "")))
-            if spec and focused
-            else []
-        )
-        await interaction.response.autocomplete(
-            [discord.app_commands.Choice(name=c, value=c) for c in found]
-        )
+        option = next((o for o in spec.options if o.name == focused), None) if spec else None
+        typed = str(values.get(focused or "", ""))
+        choices: list[discord.app_commands.Choice[str]] = []
+        if spec and option and option.suggest and isinstance(interaction.user, discord.Member):
+            member = self._member(interaction.user)
+            found = await self.app.suggest(member, command=name, option=option.name, typed=typed)
+            choices = [discord.app_commands.Choice(name=label, value=v) for label, v in found]
+        elif spec and focused:
+            choices = [
+                discord.app_commands.Choice(name=c, value=c)
+                for c in commands.suggestions(spec, focused, typed)
+            ]
+        await interaction.response.autocomplete(choices)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await self._reaction(payload, added=True)

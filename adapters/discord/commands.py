@@ -104,6 +104,8 @@ def _option(option: Option) -> dict[str, Any]:
             out["autocomplete"] = True
         else:
             out["choices"] = [{"name": c, "value": c} for c in option.choices]
+    if option.suggest:  # values the core looks up as the member types
+        out["autocomplete"] = True
     if option.kind is Kind.CHANNEL:
         out["channel_types"] = TEXT_CHANNELS
     if option.minimum is not None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import RowMapping, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat import Card, Field, Place, Reply, Tone
+from bot.chat import Card, Field, MemberRef, Place, Reply, Tone
 from bot.commands import CommandError, Invocation
 from bot.context import Context, workspace_tz
 from bot.features.drops import topic_name
@@ -360,6 +360,34 @@ async def next_drop(ctx: Context, inv: Invocation) -> Reply:
         f"(in {hours} h {minutes} min), {about}.",
         tone=Tone.INFO,
     )
+
+
+async def suggest_ids(ctx: Context, ref: MemberRef, typed: str) -> list[tuple[str, str]]:
+    """The workspace's schedules whose id or description matches what was typed."""
+    async with ctx.engine.connect() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    select(schedules)
+                    .where(
+                        schedules.c.platform == ref.platform,
+                        schedules.c.workspace_id == ref.workspace_id,
+                    )
+                    .order_by(schedules.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    typed = typed.strip().lower().lstrip("#")
+    out = []
+    for row in rows:
+        label = f"#{row['id']} · {row['spec']} ({row['timezone']})" + (
+            " · paused" if row["paused"] else ""
+        )
+        if typed in label.lower():
+            out.append((label[:100], str(row["id"])))
+    return out[:25]
 
 
 async def set_reward_role(ctx: Context, inv: Invocation) -> Reply:

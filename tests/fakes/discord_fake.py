@@ -123,6 +123,11 @@ class Interaction:
         assert self.kind == 8, f"expected autocomplete choices, got {self.callbacks}"
         return [c["value"] for c in self.callbacks[0]["data"]["choices"]]
 
+    @property
+    def labels(self) -> list[str]:
+        assert self.kind == 8, f"expected autocomplete choices, got {self.callbacks}"
+        return [c["name"] for c in self.callbacks[0]["data"]["choices"]]
+
 
 def text_of(message: Json) -> str:
     """Every embed's title, description, fields and footer, one per line."""

@@ -131,9 +131,13 @@ class DiscordChat:
     async def autocomplete(
         self, name: str, option: str, typed: str, *, as_: FakeUser
     ) -> Interaction:
-        synced = next(c for c in self.synced() if c["name"] == name)
+        top, _, sub = name.partition(" ")
+        synced = next(c for c in self.synced() if c["name"] == top)
         focused = {"name": option, "type": 3, "value": typed, "focused": True}
-        data = {"id": synced["id"], "name": name, "type": 1, "options": [focused]}
+        options: list[Json] = [focused]
+        if sub:
+            options = [{"name": sub, "type": 1, "options": options}]
+        data = {"id": synced["id"], "name": top, "type": 1, "options": options}
         return await self._interact(4, as_, data)
 
     async def press(self, message: Json, label: str, *, as_: FakeUser) -> Interaction:

@@ -164,3 +164,18 @@ def test_member_commands_are_the_ones_without_manage_server() -> None:
         specs = [s for s in commands() if s.name.split()[0] == name]
         admin_only = all(s.permission is Permission.ADMIN for s in specs)
         assert (payload["default_member_permissions"] == MANAGE_GUILD) is admin_only
+
+
+async def test_schedule_ids_autocomplete_from_the_core(chat: DiscordChat) -> None:
+    """Schedule-id options ask the core: the workspace's schedules, filtered by what was typed."""
+    added = await chat.command("schedule add", as_=chat.admin, when="daily 09:00", tz="UTC")
+    assert "Schedule #1 added" in added.text
+    await chat.command("schedule add", as_=chat.admin, when="weekly fri 17:00", tz="UTC")
+    synced = next(c for c in chat.synced() if c["name"] == "schedule")
+    pause = next(o for o in synced["options"] if o["name"] == "pause")
+    assert pause["options"][0]["autocomplete"] is True
+    every = await chat.autocomplete("schedule pause", "id", "", as_=chat.admin)
+    assert every.choices == ["1", "2"]
+    assert every.labels == ["#1 · daily 09:00 (UTC)", "#2 · weekly fri 17:00 (UTC)"]
+    weekly = await chat.autocomplete("schedule pause", "id", "fri", as_=chat.admin)
+    assert weekly.choices == ["2"]
