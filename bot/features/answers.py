@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import RowMapping, and_, func, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
@@ -365,16 +365,7 @@ async def reveal(ctx: Context, drop_id: int) -> bool:
                         answers.c.correct,
                         members.c.display_name,
                     )
-                    .select_from(
-                        answers.outerjoin(
-                            members,
-                            and_(
-                                members.c.platform == answers.c.platform,
-                                members.c.workspace_id == answers.c.workspace_id,
-                                members.c.user_id == answers.c.user_id,
-                            ),
-                        )
-                    )
+                    .select_from(ops.with_names(answers))
                     .where(answers.c.drop_id == drop_id)
                     .order_by(answers.c.answered_at, answers.c.id)
                 )

@@ -16,6 +16,7 @@ from bot.features import leaderboard
 from bot.features.drops import topic_name
 from bot.ports import PlatformError
 from bot.scoring import Streak, alive
+from bot.store import ops
 from bot.store.schema import answers, drops, members, streaks, workspaces
 
 MIN_ANSWERS_FOR_HARDEST = 2
@@ -113,16 +114,7 @@ async def _streak_keepers(
     """Members whose streak is still alive, longest first."""
     rows = await conn.execute(
         select(streaks, func.coalesce(members.c.display_name, streaks.c.user_id).label("name"))
-        .select_from(
-            streaks.outerjoin(
-                members,
-                and_(
-                    members.c.platform == streaks.c.platform,
-                    members.c.workspace_id == streaks.c.workspace_id,
-                    members.c.user_id == streaks.c.user_id,
-                ),
-            )
-        )
+        .select_from(ops.with_names(streaks))
         .where(streaks.c.platform == place.platform, streaks.c.workspace_id == place.workspace_id)
     )
     today = due.astimezone(tz).date()

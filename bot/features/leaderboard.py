@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
 from bot.chat import Card, MemberRef, Reply, Tone
 from bot.commands import Invocation
 from bot.context import Context, workspace_tz
+from bot.store import ops
 from bot.store.schema import members, scores
 
 MEDALS = ("🥇", "🥈", "🥉")
@@ -42,16 +43,7 @@ async def board(
             scores.c.answered,
             scores.c.correct,
         )
-        .select_from(
-            scores.outerjoin(
-                members,
-                and_(
-                    members.c.platform == scores.c.platform,
-                    members.c.workspace_id == scores.c.workspace_id,
-                    members.c.user_id == scores.c.user_id,
-                ),
-            )
-        )
+        .select_from(ops.with_names(scores))
         .where(*_scoped(ref, period, topic))
         .order_by(scores.c.points.desc(), scores.c.correct.desc(), scores.c.user_id)
         .limit(limit)
@@ -117,14 +109,7 @@ async def neighbours(
         )
     )
     name = func.coalesce(members.c.display_name, scores.c.user_id)
-    joined = scores.outerjoin(
-        members,
-        and_(
-            members.c.platform == scores.c.platform,
-            members.c.workspace_id == scores.c.workspace_id,
-            members.c.user_id == scores.c.user_id,
-        ),
-    )
+    joined = ops.with_names(scores)
     columns = (scores.c.user_id, name, scores.c.points)
     above = (
         await conn.execute(

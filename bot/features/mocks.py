@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, RowMapping, Table, func, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, matching, scoring
@@ -77,10 +77,6 @@ _DIFFICULTY_BY_LEVEL = {
     "mid": ("medium",),
     "senior": ("medium", "hard"),
 }
-
-
-def _scope_where(table: Table, ref: MemberRef) -> list[ColumnElement[bool]]:
-    return [table.c.platform == ref.platform, table.c.workspace_id == ref.workspace_id]
 
 
 async def _names(
@@ -230,7 +226,7 @@ async def _profile(conn: AsyncConnection, ref: MemberRef) -> RowMapping | None:
         (
             await conn.execute(
                 select(mock_profiles).where(
-                    *_scope_where(mock_profiles, ref),
+                    *ops.of_workspace(mock_profiles, ref),
                     mock_profiles.c.user_id == ref.user_id,
                 )
             )
@@ -253,7 +249,7 @@ async def _set(ctx: Context, ref: MemberRef, **values: object) -> RowMapping:
         await conn.execute(
             update(mock_profiles)
             .where(
-                *_scope_where(mock_profiles, ref),
+                *ops.of_workspace(mock_profiles, ref),
                 mock_profiles.c.user_id == ref.user_id,
             )
             .values(**values)
@@ -834,7 +830,7 @@ async def on_action(ctx: Context, action: Action) -> Reply:
             )
             .values(answer=answer)
         )
-        where = [*_scope_where(mock_profiles, ref), mock_profiles.c.user_id == ref.user_id]
+        where = [*ops.of_workspace(mock_profiles, ref), mock_profiles.c.user_id == ref.user_id]
         missed = 0
         if answer == "yes":
             await conn.execute(update(mock_profiles).where(*where).values(missed_in_row=0))
@@ -998,7 +994,7 @@ async def status_command(ctx: Context, inv: Invocation) -> Reply:
                 await conn.execute(
                     select(mock_groups)
                     .where(
-                        *_scope_where(mock_groups, ref),
+                        *ops.of_workspace(mock_groups, ref),
                         (mock_groups.c.interviewer == ref.user_id)
                         | (mock_groups.c.candidate == ref.user_id)
                         | (mock_groups.c.observer == ref.user_id),
@@ -1054,7 +1050,7 @@ async def why_command(ctx: Context, inv: Invocation) -> Reply:
                 await conn.execute(
                     select(mock_groups)
                     .where(
-                        *_scope_where(mock_groups, ref),
+                        *ops.of_workspace(mock_groups, ref),
                         (mock_groups.c.interviewer == ref.user_id)
                         | (mock_groups.c.candidate == ref.user_id)
                         | (mock_groups.c.observer == ref.user_id),
@@ -1175,19 +1171,19 @@ async def report_command(ctx: Context, inv: Invocation) -> Reply:
     ref = inv.member.ref
     async with ctx.engine.connect() as conn:
         rounds = int(
-            await conn.scalar(select(func.count()).where(*_scope_where(mock_rounds, ref))) or 0
+            await conn.scalar(select(func.count()).where(*ops.of_workspace(mock_rounds, ref))) or 0
         )
         groups = (
             await conn.execute(
                 select(mock_groups.c.id, mock_groups.c.observer, mock_groups.c.repeat).where(
-                    *_scope_where(mock_groups, ref)
+                    *ops.of_workspace(mock_groups, ref)
                 )
             )
         ).all()
         answers = (
             (
                 await conn.execute(
-                    select(mock_checkins.c.answer).where(*_scope_where(mock_checkins, ref))
+                    select(mock_checkins.c.answer).where(*ops.of_workspace(mock_checkins, ref))
                 )
             )
             .scalars()
@@ -1195,19 +1191,19 @@ async def report_command(ctx: Context, inv: Invocation) -> Reply:
         )
         feedback = (
             await conn.scalars(
-                select(mock_feedback.c.scores).where(*_scope_where(mock_feedback, ref))
+                select(mock_feedback.c.scores).where(*ops.of_workspace(mock_feedback, ref))
             )
         ).all()
         waiting = await conn.scalar(
             select(mock_rounds.c.waiting)
-            .where(*_scope_where(mock_rounds, ref))
+            .where(*ops.of_workspace(mock_rounds, ref))
             .order_by(mock_rounds.c.id.desc())
             .limit(1)
         )
         opted = int(
             await conn.scalar(
                 select(func.count()).where(
-                    *_scope_where(mock_profiles, ref), mock_profiles.c.active.is_(True)
+                    *ops.of_workspace(mock_profiles, ref), mock_profiles.c.active.is_(True)
                 )
             )
             or 0

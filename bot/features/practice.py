@@ -125,11 +125,7 @@ def retrievability(row: RowMapping, now: datetime) -> float:
 
 
 def _mine(member: MemberRef) -> list[ColumnElement[bool]]:
-    return [
-        cards.c.platform == member.platform,
-        cards.c.workspace_id == member.workspace_id,
-        cards.c.user_id == member.user_id,
-    ]
+    return ops.of_member(cards, member)
 
 
 async def due_cutoff(conn: AsyncConnection, member: MemberRef, now: datetime) -> datetime:

@@ -24,15 +24,7 @@ from questions.schema import TOPICS
 
 async def load_streak(conn: AsyncConnection, member: MemberRef) -> Streak | None:
     row = (
-        (
-            await conn.execute(
-                select(streaks).where(
-                    streaks.c.platform == member.platform,
-                    streaks.c.workspace_id == member.workspace_id,
-                    streaks.c.user_id == member.user_id,
-                )
-            )
-        )
+        (await conn.execute(select(streaks).where(*ops.of_member(streaks, member))))
         .mappings()
         .first()
     )
@@ -120,19 +112,7 @@ async def practice_points_today(
 async def mastery_by_topic(
     conn: AsyncConnection, member: MemberRef, now: datetime
 ) -> dict[str, float]:
-    rows = (
-        (
-            await conn.execute(
-                select(cards).where(
-                    cards.c.platform == member.platform,
-                    cards.c.workspace_id == member.workspace_id,
-                    cards.c.user_id == member.user_id,
-                )
-            )
-        )
-        .mappings()
-        .all()
-    )
+    rows = (await conn.execute(select(cards).where(*ops.of_member(cards, member)))).mappings().all()
     recall: dict[str, list[float]] = {t: [] for t in TOPICS}
     for row in rows:
         recall.setdefault(row["topic"], []).append(practice.retrievability(row, now))

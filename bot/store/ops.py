@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Join, Table, and_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
 from bot.chat import MemberRef
-from bot.store.schema import scores
+from bot.store.schema import members, scores
 
 
 def _insert(conn: AsyncConnection, table: Table) -> Any:
@@ -86,4 +86,26 @@ async def add_score(
         rows,
         keys=("platform", "workspace_id", "user_id", "period", "topic"),
         add=("points", "answered", "correct"),
+    )
+
+
+def of_workspace(table: Table, ref: MemberRef) -> list[ColumnElement[bool]]:
+    """Rows of ``table`` in the member's workspace."""
+    return [table.c.platform == ref.platform, table.c.workspace_id == ref.workspace_id]
+
+
+def of_member(table: Table, ref: MemberRef) -> list[ColumnElement[bool]]:
+    """Rows of ``table`` that belong to the member (its ``user_id`` column)."""
+    return [*of_workspace(table, ref), table.c.user_id == ref.user_id]
+
+
+def with_names(table: Table) -> Join:
+    """``table`` joined to the members it names, for display names (missing ones stay)."""
+    return table.outerjoin(
+        members,
+        and_(
+            members.c.platform == table.c.platform,
+            members.c.workspace_id == table.c.workspace_id,
+            members.c.user_id == table.c.user_id,
+        ),
     )
