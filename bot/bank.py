@@ -7,9 +7,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.schema import SHIPPED, answers, drops, questions, retirements
@@ -122,6 +123,26 @@ def _pick_fresh(candidates: list[str], last_used: dict[str, datetime], rng: rand
     return min(candidates, key=lambda c: (last_used[c], c))
 
 
+async def _choose(
+    conn: AsyncConnection,
+    *,
+    platform: str,
+    workspace_id: str,
+    filters: Filters,
+    last_used: Select[Any],
+    rng: random.Random,
+) -> Item | None:
+    """A fresh candidate, given a query of (question id, when it was last used)."""
+    candidates = await _candidates(
+        conn, platform=platform, workspace_id=workspace_id, filters=filters
+    )
+    if not candidates:
+        return None
+    used = await conn.execute(last_used)
+    chosen = _pick_fresh(candidates, {q: at for q, at in used}, rng)
+    return await get(conn, platform=platform, workspace_id=workspace_id, question_id=chosen)
+
+
 async def choose_for_channel(
     conn: AsyncConnection,
     *,
@@ -132,12 +153,7 @@ async def choose_for_channel(
     rng: random.Random,
 ) -> Item | None:
     """A question not yet dropped in this channel, until the filtered bank runs out."""
-    candidates = await _candidates(
-        conn, platform=platform, workspace_id=workspace_id, filters=filters
-    )
-    if not candidates:
-        return None
-    used = await conn.execute(
+    last_used = (
         select(drops.c.question_id, func.max(drops.c.posted_at))
         .where(
             drops.c.platform == platform,
@@ -147,8 +163,14 @@ async def choose_for_channel(
         )
         .group_by(drops.c.question_id)
     )
-    chosen = _pick_fresh(candidates, {q: at for q, at in used}, rng)
-    return await get(conn, platform=platform, workspace_id=workspace_id, question_id=chosen)
+    return await _choose(
+        conn,
+        platform=platform,
+        workspace_id=workspace_id,
+        filters=filters,
+        last_used=last_used,
+        rng=rng,
+    )
 
 
 async def choose_for_member(
@@ -161,12 +183,7 @@ async def choose_for_member(
     rng: random.Random,
 ) -> Item | None:
     """A question this member has not answered yet; then the one answered longest ago."""
-    candidates = await _candidates(
-        conn, platform=platform, workspace_id=workspace_id, filters=filters
-    )
-    if not candidates:
-        return None
-    used = await conn.execute(
+    last_used = (
         select(answers.c.question_id, func.max(answers.c.answered_at))
         .where(
             answers.c.platform == platform,
@@ -175,8 +192,14 @@ async def choose_for_member(
         )
         .group_by(answers.c.question_id)
     )
-    chosen = _pick_fresh(candidates, {q: at for q, at in used}, rng)
-    return await get(conn, platform=platform, workspace_id=workspace_id, question_id=chosen)
+    return await _choose(
+        conn,
+        platform=platform,
+        workspace_id=workspace_id,
+        filters=filters,
+        last_used=last_used,
+        rng=rng,
+    )
 
 
 async def get(

@@ -281,17 +281,7 @@ class Jobs:
         from bot.features import digest
 
         job = f"digest:{platform}:{workspace_id}:{channel_id}"
-        async with self.ctx.engine.begin() as conn:
-            tz = await workspace_tz(conn, platform, workspace_id)
-            claim_id = await claim(
-                conn,
-                platform=platform,
-                workspace_id=workspace_id,
-                job=job,
-                fire_time=due,
-                local_time=due.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
-                now=self.ctx.clock.now(),
-            )
+        claim_id = await self._claim_local(job, platform, workspace_id, due, status="claimed")
         if claim_id is None:
             return
         status = await digest.post_weekly(
@@ -300,12 +290,13 @@ class Jobs:
         async with self.ctx.engine.begin() as conn:
             await conn.execute(update(fires).where(fires.c.id == claim_id).values(status=status))
 
-    async def _claim_weekly(
-        self, job: str, platform: str, workspace_id: str, due: datetime
-    ) -> bool:
+    async def _claim_local(
+        self, job: str, platform: str, workspace_id: str, due: datetime, *, status: str
+    ) -> int | None:
+        """Claim a firing keyed by local time in the workspace's zone; the id if won."""
         async with self.ctx.engine.begin() as conn:
             tz = await workspace_tz(conn, platform, workspace_id)
-            won = await claim(
+            return await claim(
                 conn,
                 platform=platform,
                 workspace_id=workspace_id,
@@ -313,8 +304,13 @@ class Jobs:
                 fire_time=due,
                 local_time=due.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
                 now=self.ctx.clock.now(),
-                status="posted",
+                status=status,
             )
+
+    async def _claim_weekly(
+        self, job: str, platform: str, workspace_id: str, due: datetime
+    ) -> bool:
+        won = await self._claim_local(job, platform, workspace_id, due, status="posted")
         return won is not None
 
     async def mock_round(self, platform: str, workspace_id: str, due: datetime) -> None:

@@ -985,27 +985,27 @@ async def on_feedback(ctx: Context, submit: FormSubmit) -> Reply:
 # ---- status, why, settings, report -----------------------------------------------------
 
 
+async def _groups_of(conn: AsyncConnection, ref: MemberRef, *, limit: int) -> list[RowMapping]:
+    """The member's mock groups, most recent first."""
+    result = await conn.execute(
+        select(mock_groups)
+        .where(
+            *ops.of_workspace(mock_groups, ref),
+            (mock_groups.c.interviewer == ref.user_id)
+            | (mock_groups.c.candidate == ref.user_id)
+            | (mock_groups.c.observer == ref.user_id),
+        )
+        .order_by(mock_groups.c.id.desc())
+        .limit(limit)
+    )
+    return list(result.mappings().all())
+
+
 async def status_command(ctx: Context, inv: Invocation) -> Reply:
     ref = inv.member.ref
     async with ctx.engine.connect() as conn:
         row = await _profile(conn, ref)
-        past = (
-            (
-                await conn.execute(
-                    select(mock_groups)
-                    .where(
-                        *ops.of_workspace(mock_groups, ref),
-                        (mock_groups.c.interviewer == ref.user_id)
-                        | (mock_groups.c.candidate == ref.user_id)
-                        | (mock_groups.c.observer == ref.user_id),
-                    )
-                    .order_by(mock_groups.c.id.desc())
-                    .limit(5)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        past = await _groups_of(conn, ref, limit=5)
         others = {m for g in past for m in _partners(g, ref.user_id)}
         names = await _names(conn, ref.platform, ref.workspace_id, list(others))
     if row is None:
@@ -1045,23 +1045,7 @@ async def status_command(ctx: Context, inv: Invocation) -> Reply:
 async def why_command(ctx: Context, inv: Invocation) -> Reply:
     ref = inv.member.ref
     async with ctx.engine.connect() as conn:
-        group = (
-            (
-                await conn.execute(
-                    select(mock_groups)
-                    .where(
-                        *ops.of_workspace(mock_groups, ref),
-                        (mock_groups.c.interviewer == ref.user_id)
-                        | (mock_groups.c.candidate == ref.user_id)
-                        | (mock_groups.c.observer == ref.user_id),
-                    )
-                    .order_by(mock_groups.c.id.desc())
-                    .limit(1)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        group = next(iter(await _groups_of(conn, ref, limit=1)), None)
         if group is None:
             return Reply.text("You have not been matched yet.")
         reasons = [r for r in json.loads(group["reasons"]) if ref.user_id in (r["a"], r["b"])]
