@@ -29,6 +29,26 @@ as admin
 """
 
 
+def _studybot(
+    *args: str, script: str = "", columns: int = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`studybot ARGS` as a process, with no platform tokens unless ``env`` sets them."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        env={**clean, "COLUMNS": str(columns), **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
 async def _session(script: str, tmp_path: Path) -> str:
     out = io.StringIO()
     platform = ConsolePlatform(Console(file=out, width=110, highlight=False, color_system=None))
@@ -94,22 +114,9 @@ async def test_bad_input_is_explained_and_the_session_goes_on(tmp_path: Path) ->
 
 def test_studybot_run_reads_a_piped_script(tmp_path: Path) -> None:
     """`studybot run --db FILE` with piped input runs the session and exits cleanly."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
-    }
     db = tmp_path / "data" / "bot.db"
     script = "/drop now kind:choice\nas alice\npress 1\nas bob\npress 2\nas admin\n/reveal\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "run", "--db", str(db)],
-        input=script + "/leaderboard\n",
-        capture_output=True,
-        text=True,
-        env={**env, "COLUMNS": "120"},
-        timeout=60,
-        check=False,
-    )
+    result = _studybot("run", "--db", str(db), script=script + "/leaderboard\n")
     assert result.returncode == 0, result.stderr
     # A long option may wrap inside the panel, between "50%" and "(1)".
     assert len(re.findall(r"50%[\s│]*\(1\)", result.stdout)) == 2, result.stdout
@@ -119,29 +126,15 @@ def test_studybot_run_reads_a_piped_script(tmp_path: Path) -> None:
 
 def test_studybot_refuses_two_platforms_at_once(tmp_path: Path) -> None:
     """Tokens for two platforms in one process is a clear error, not a guess."""
-    env = {**os.environ, "DISCORD_TOKEN": "x", "SLACK_BOT_TOKEN": "y"}
-    result = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "run", "--db", str(tmp_path / "b.db")],
-        input="",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    env = {"DISCORD_TOKEN": "x", "SLACK_BOT_TOKEN": "y"}
+    result = _studybot("run", "--db", str(tmp_path / "b.db"), env=env)
     assert result.returncode == 2
     assert "Both DISCORD_TOKEN and SLACK_BOT_TOKEN are set" in result.stderr
 
 
 def test_discord_invite_prints_the_oauth_url() -> None:
     """`studybot discord-invite --application-id ID` prints the bot's OAuth2 URL."""
-    result = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "discord-invite", "--application-id", "1234"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _studybot("discord-invite", "--application-id", "1234")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("https://discord.com/oauth2/authorize?client_id=1234")
     assert "scope=bot+applications.commands" in result.stdout
@@ -149,33 +142,12 @@ def test_discord_invite_prints_the_oauth_url() -> None:
 
 def test_sim_clock_watches_a_drop_post_and_reveal(tmp_path: Path) -> None:
     """`--sim-clock` with `advance`: a scheduled drop posts once, is answered, reveals once."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
-    }
     script = (
         "/schedule add daily 09:00 tz:Europe/Berlin topic:evaluation kind:choice reveal:2h\n"
         "/schedule preview\n"
         "advance next\nas alice\npress 1\nas admin\nadvance next\nadvance 2d\n/schedule list\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "adapters.cli",
-            "run",
-            "--sim-clock",
-            "--db",
-            str(tmp_path / "sim.db"),
-        ],
-        input=script,
-        capture_output=True,
-        text=True,
-        env={**env, "COLUMNS": "120"},
-        timeout=60,
-        check=False,
-    )
+    result = _studybot("run", "--sim-clock", "--db", str(tmp_path / "sim.db"), script=script)
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert out.count("09:00 CET") >= 5  # the preview, in Berlin time
@@ -198,33 +170,14 @@ async def test_questions_import_takes_a_path(tmp_path: Path) -> None:
 def test_progress_after_a_few_simulated_days(tmp_path: Path) -> None:
     """Issue 7's acceptance: days of answers, then board, rank, stats with PNG, practice,
     export and forget, all from the console."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
-    }
     day = "as alice\n/practice\npress 1\nas bob\n/practice\npress 2\nadvance 1d\n"
     script = (
         day * 3
         + "as alice\n/leaderboard week\n/rank\n/stats\n/review\n/me export\n/me forget\npress 1\n"
         + "/leaderboard all\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "adapters.cli",
-            "run",
-            "--sim-clock",
-            "--db",
-            str(tmp_path / "p.db"),
-        ],
-        input=script,
-        capture_output=True,
-        text=True,
-        env={**env, "COLUMNS": "140"},
-        timeout=120,
-        check=False,
+    result = _studybot(
+        "run", "--sim-clock", "--db", str(tmp_path / "p.db"), script=script, columns=140
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
@@ -241,11 +194,6 @@ def test_progress_after_a_few_simulated_days(tmp_path: Path) -> None:
 def test_mock_round_check_in_and_feedback_in_the_console(tmp_path: Path) -> None:
     """Issue 8's acceptance: five opt in; a round makes a pair and a trio with private spaces
     and packets; after `advance`, the check-in and feedback complete; the report counts it."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "SLACK_", "DATABASE_URL"))
-    }
     join = "as {name}\n/mock join\nmid\ntechnical\nEurope/Berlin\nweekday evenings\nweekly\n"
     script = "".join(join.format(name=n) for n in ("ann", "ben", "cat", "dan", "eve"))
     script += (
@@ -254,22 +202,8 @@ def test_mock_round_check_in_and_feedback_in_the_console(tmp_path: Path) -> None
         "Ask clarifying questions first.\n"
         "as admin\n/mock report\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "adapters.cli",
-            "run",
-            "--sim-clock",
-            "--db",
-            str(tmp_path / "m.db"),
-        ],
-        input=script,
-        capture_output=True,
-        text=True,
-        env={**env, "COLUMNS": "140"},
-        timeout=120,
-        check=False,
+    result = _studybot(
+        "run", "--sim-clock", "--db", str(tmp_path / "m.db"), script=script, columns=140
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
