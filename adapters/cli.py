@@ -53,6 +53,18 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
         await app.close()
 
 
+def _need(extra: str, module: str) -> str | None:
+    """A message when a platform's optional dependencies are not installed."""
+    try:
+        __import__(module)
+    except ImportError:
+        return (
+            f"The {extra} adapter needs its extra: pip install -e '.[{extra}]' "
+            f"(or pip install 'studybot[{extra}]')."
+        )
+    return None
+
+
 async def _run_discord(settings: Settings) -> int:
     from adapters.discord import run
     from bot.app import build_app
@@ -71,6 +83,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             "(unset one of them in each).",
             file=sys.stderr,
         )
+        return 2
+    missing = (
+        _need("discord", "discord") if settings.discord_token else _need("slack", "slack_bolt")
+    )
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     if settings.discord_token:
         try:
