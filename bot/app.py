@@ -47,6 +47,20 @@ class App:
         """Start timed work: catch up on fires missed while down, then run the scheduler."""
         await self.jobs.start()
 
+    async def is_new(self, member: Member) -> bool:
+        """Whether the core has never seen this member (for a first-use welcome that a
+        restart does not repeat). Ask before handling the member's first event."""
+        from sqlalchemy import select
+
+        from bot.store import ops
+        from bot.store.schema import members
+
+        async with self.ctx.engine.connect() as conn:
+            known = await conn.scalar(
+                select(members.c.user_id).where(*ops.of_member(members, member.ref))
+            )
+        return known is None
+
     async def suggest(
         self, member: Member, *, command: str, option: str, typed: str
     ) -> list[tuple[str, str]]:

@@ -59,7 +59,8 @@ class DiscordBot:
         self.app = app
         self.settings = settings
         self.defer_after = defer_after
-        self._seen: set[MemberRef] = set()  # members welcomed since start-up
+        self._seen: set[MemberRef] = set()  # members known to the core: no need to ask again
+        self._owed: set[MemberRef] = set()  # new members whose welcome could not go yet
         self._running: set[asyncio.Task[Any]] = set()
         self._started = False
         for handler in (
@@ -180,9 +181,14 @@ class DiscordBot:
             place = self._place(
                 interaction.guild_id, interaction.channel_id or 0, interaction.channel
             )
+            new = member.ref in self._owed or (
+                member.ref not in self._seen and await self.app.is_new(member)
+            )
+            self._seen.add(member.ref)
             reply = await self._in_time(interaction, self._handle(interaction, member, place))
             await self._respond(interaction, reply)
-            await self._welcome(interaction, member, place)
+            if new:
+                await self._welcome(interaction, member, place)
 
     async def _autocomplete(self, interaction: discord.Interaction) -> None:
         data = cast(commands.CommandData, interaction.data)
@@ -292,12 +298,12 @@ class DiscordBot:
     async def _welcome(
         self, interaction: discord.Interaction, member: Member, place: Place
     ) -> None:
-        """A member's first use since start-up: the core's welcome, privately."""
-        if member.ref in self._seen:
-            return
+        """A member's first use ever (the core remembers members across restarts): the
+        core's welcome, privately."""
         if interaction.response.type is discord.InteractionResponseType.modal:
-            return  # no follow-up to a modal; welcome them at their next interaction
-        self._seen.add(member.ref)
+            self._owed.add(member.ref)  # no follow-up can go with a modal: next time
+            return
+        self._owed.discard(member.ref)
         reply = await self.app.handle(MemberJoined(member, place))
         if reply is not None and reply.card is not None:
             await interaction.followup.send(**render.message(reply.card), ephemeral=True)

@@ -68,6 +68,15 @@ async def test_a_member_is_welcomed_privately_on_first_use_only(chat: DiscordCha
     assert second.followups == []
 
 
+async def test_a_restart_does_not_welcome_members_again(chat: DiscordChat) -> None:
+    """The core remembers members, so a new process does not greet them a second time."""
+    first = await chat.command("leaderboard", as_=chat.alice)
+    assert len(first.followups) == 1
+    await chat.restart()
+    again = await chat.command("leaderboard", as_=chat.alice)
+    assert again.followups == []
+
+
 async def test_no_welcome_follows_a_modal_it_comes_with_the_next_answer(chat: DiscordChat) -> None:
     """A modal response allows no follow-up, so the welcome waits for the submit."""
     await chat.command("drop now", as_=chat.admin, kind="open")
