@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.text import Text
 
@@ -87,23 +88,31 @@ def markup(text: str) -> str:
 
 
 def render(card: Card, *, header: str) -> Panel:
-    parts = []
+    parts: list[RenderableType] = []
     if card.body:
-        parts.append(markup(card.body))
+        parts.append(Text.from_markup(markup(card.body)))
     for f in card.fields:
-        value = "\n".join("  " + line for line in f.value.splitlines())
-        parts.append(f"[bold]{markup(f.name)}[/bold]\n{markup(value)}")
+        parts.append(Text.from_markup(f"[bold]{markup(f.name)}[/bold]"))
+        parts.append(Padding(Text.from_markup(markup(f.value)), (0, 0, 0, 2)))
     if card.buttons:
         parts.append(
-            "  ".join(
-                f"[reverse] {i} [/reverse] {escape(b.label)}" for i, b in enumerate(card.buttons, 1)
+            Text.from_markup(
+                "  ".join(
+                    f"[reverse] {i} [/reverse] {escape(b.label)}"
+                    for i, b in enumerate(card.buttons, 1)
+                )
             )
         )
     if card.footer:
-        parts.append(f"[dim]{markup(card.footer)}[/dim]")
+        parts.append(Text.from_markup(f"[dim]{markup(card.footer)}[/dim]"))
+    spaced: list[RenderableType] = []
+    for part in parts:  # a blank line between blocks, none between a field and its value
+        if spaced and not isinstance(part, Padding):
+            spaced.append(Text(""))
+        spaced.append(part)
     title = f"[bold]{markup(card.title)}[/bold]" if card.title else None
     return Panel(
-        Text.from_markup("\n\n".join(parts) or " "),
+        Group(*spaced) if spaced else Text(" "),
         title=title,
         title_align="left",
         subtitle=escape(header),
