@@ -147,10 +147,12 @@ class DiscordBot:
                 return Command(member, place, name=name, options=values, files=tuple(files))
             case discord.InteractionType.component:
                 message_id = str(interaction.message.id) if interaction.message else ""
-                return Action(member, place, str(data["custom_id"]), message_id)
+                _, action_id = render.split_server(str(data["custom_id"]))
+                return Action(member, place, action_id, message_id)
             case discord.InteractionType.modal_submit:
                 fields = render.form_values(data.get("components", []))
-                return FormSubmit(member, place, str(data["custom_id"]), fields)
+                _, form_id = render.split_server(str(data["custom_id"]))
+                return FormSubmit(member, place, form_id, fields)
         return None
 
     async def _download(self, attachment: commands.AttachmentData) -> Attachment:
@@ -170,8 +172,7 @@ class DiscordBot:
         async with self._busy():
             user, kind = interaction.user, interaction.type
             if interaction.guild_id is None or not isinstance(user, discord.Member):
-                if kind is not discord.InteractionType.autocomplete:  # identity is per server
-                    await interaction.response.send_message(OUTSIDE_A_SERVER, ephemeral=True)
+                await self._in_dm(interaction)
                 return
             if kind is discord.InteractionType.autocomplete:
                 await self._autocomplete(interaction)
@@ -189,6 +190,21 @@ class DiscordBot:
             await self._respond(interaction, reply)
             if new:
                 await self._welcome(interaction, member, place)
+
+    async def _in_dm(self, interaction: discord.Interaction) -> None:
+        """A press or form in a DM: the server it belongs to rides in its custom_id (the bot's
+        DMs mark it); anything else outside a server is explained."""
+        data = cast(dict[str, Any], interaction.data or {})
+        server, _ = render.split_server(str(data.get("custom_id", "")))
+        if server is None:
+            if interaction.type is not discord.InteractionType.autocomplete:
+                await interaction.response.send_message(OUTSIDE_A_SERVER, ephemeral=True)
+            return
+        user = interaction.user
+        member = Member(MemberRef(PLATFORM, server, str(user.id)), user.display_name)
+        place = Place(PLATFORM, server, str(interaction.channel_id or 0))
+        reply = await self._in_time(interaction, self._handle(interaction, member, place))
+        await self._respond(interaction, reply, server=server)
 
     async def _autocomplete(self, interaction: discord.Interaction) -> None:
         data = cast(commands.CommandData, interaction.data)
@@ -267,7 +283,9 @@ class DiscordBot:
                 await interaction.response.defer()
         return await task
 
-    async def _respond(self, interaction: discord.Interaction, reply: Reply | None) -> None:
+    async def _respond(
+        self, interaction: discord.Interaction, reply: Reply | None, *, server: str | None = None
+    ) -> None:
         response = interaction.response
         if reply is None:
             if not response.is_done():
@@ -275,12 +293,12 @@ class DiscordBot:
             return
         if reply.form is not None:
             if not response.is_done():  # a modal can only be the first response
-                await response.send_modal(render.modal(reply.form))
+                await response.send_modal(render.modal(reply.form, server=server))
                 return
             reply = Reply.text(FORM_TOO_LATE)
         if reply.card is None:
             return
-        kwargs = render.message(reply.card, files=reply.files)
+        kwargs = render.message(reply.card, files=reply.files, server=server)
         if not response.is_done():
             await response.send_message(**kwargs, ephemeral=reply.private)
         elif interaction.type is not discord.InteractionType.application_command:

@@ -66,7 +66,7 @@ class DiscordPlatform:
     async def dm(self, member: MemberRef, card: Card) -> str:
         with platform_errors("dm"):
             channel = await self.client.create_dm(discord.Object(int(member.user_id)))
-            message = await channel.send(**render.message(card))
+            message = await channel.send(**render.message(card, server=member.workspace_id))
         return str(message.id)
 
     async def open_thread(self, place: Place, message_id: str, name: str) -> Place:

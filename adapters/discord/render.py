@@ -51,7 +51,22 @@ def embed(card: Card) -> discord.Embed:
     return out
 
 
-def view(buttons: Sequence[Button]) -> discord.ui.View:
+def with_server(custom_id: str, server: str | None) -> str:
+    """Buttons and forms sent in a DM carry their server: a DM interaction has none, and a
+    member's identity is per server."""
+    return custom_id if server is None else f"@{server}|{custom_id}"
+
+
+def split_server(custom_id: str) -> tuple[str | None, str]:
+    """The server a DM button or form belongs to (None elsewhere), and the core's id."""
+    if custom_id.startswith("@") and "|" in custom_id:
+        server, _, rest = custom_id[1:].partition("|")
+        if server.isdigit():
+            return server, rest
+    return None, custom_id
+
+
+def view(buttons: Sequence[Button], *, server: str | None = None) -> discord.ui.View:
     """Buttons whose ``custom_id`` is the core's stable action id.
 
     The view is stopped before it is sent, so discord.py keeps nothing in memory for it:
@@ -63,7 +78,7 @@ def view(buttons: Sequence[Button]) -> discord.ui.View:
         out.add_item(
             discord.ui.Button(
                 label=clip(button.label, 80),
-                custom_id=button.action_id,
+                custom_id=with_server(button.action_id, server),
                 style=discord.ButtonStyle[button.style.value],  # the same four names
             )
         )
@@ -71,11 +86,18 @@ def view(buttons: Sequence[Button]) -> discord.ui.View:
     return out
 
 
-def message(card: Card, *, clear: bool = False, files: Sequence[Attachment] = ()) -> dict[str, Any]:
-    """Keyword arguments for send/edit. ``clear`` removes buttons a message had before."""
+def message(
+    card: Card,
+    *,
+    clear: bool = False,
+    files: Sequence[Attachment] = (),
+    server: str | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for send/edit. ``clear`` removes buttons a message had before;
+    ``server`` marks buttons sent in a DM with the server they belong to."""
     kwargs: dict[str, Any] = {"embed": embed(card)}
     if card.buttons:
-        kwargs["view"] = view(card.buttons)
+        kwargs["view"] = view(card.buttons, server=server)
     elif clear:
         kwargs["view"] = None
     if files:
@@ -83,9 +105,10 @@ def message(card: Card, *, clear: bool = False, files: Sequence[Attachment] = ()
     return kwargs
 
 
-def modal(form: Form) -> discord.ui.Modal:
+def modal(form: Form, *, server: str | None = None) -> discord.ui.Modal:
     """A form as a modal; like views it is stopped, and its submit reaches ``on_interaction``."""
-    out = discord.ui.Modal(title=clip(form.title, 45), custom_id=form.form_id, timeout=None)
+    custom_id = with_server(form.form_id, server)
+    out = discord.ui.Modal(title=clip(form.title, 45), custom_id=custom_id, timeout=None)
     for field in form.fields[:5]:
         out.add_item(
             discord.ui.TextInput(

@@ -351,6 +351,15 @@ class FakeDiscord:
 
     # ---- what tests read ------------------------------------------------------------------
 
+    def dms_to(self, user_id: str) -> list[Json]:
+        """Messages the bot sent in its DM with ``user_id``."""
+        dms = {
+            c["id"]
+            for c in self.channels.values()
+            if c["type"] == DM_CHANNEL and c["recipients"][0]["id"] == user_id
+        }
+        return [m for m in self.messages.values() if m["channel_id"] in dms]
+
     def posts(self, channel_id: str | None = None) -> list[Json]:
         """Messages the bot posted in a channel or thread (not interaction responses)."""
         channel_id = channel_id or self.channel_id
@@ -612,6 +621,29 @@ class FakeDiscord:
         """An INTERACTION_CREATE payload from ``user`` (dispatch it with ``dispatch``)."""
         interaction_id = self.next_id()
         channel = self.channels[channel_id or self.channel_id]
+        if channel["type"] == DM_CHANNEL:  # a DM: no server, a user instead of a member
+            payload = {
+                "id": interaction_id,
+                "application_id": self.app_id,
+                "type": kind,
+                "token": f"token-{interaction_id}",
+                "version": 1,
+                "channel_id": channel["id"],
+                "channel": channel,
+                "user": user.payload(),
+                "data": data,
+                "locale": "en-US",
+                "app_permissions": str(MEMBER_PERMISSIONS.value),
+                "entitlements": [],
+                "authorizing_integration_owners": {"0": channel["recipients"][0]["id"]},
+                "context": 1,
+                "attachment_size_limit": 8 * 1024 * 1024,
+            }
+            if message is not None:
+                payload["message"] = message
+            record = Interaction(interaction_id, payload["token"], payload)
+            self.interactions[payload["token"]] = record
+            return record
         payload: Json = {
             "id": interaction_id,
             "application_id": self.app_id,

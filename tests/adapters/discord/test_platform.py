@@ -21,12 +21,12 @@ from adapters.discord import (
 )
 from adapters.discord.platform import DiscordPlatform
 from bot.app import App, build_app
-from bot.chat import Card, MemberRef, Place
+from bot.chat import Button, Card, MemberRef, Place
 from bot.config import Settings
 from bot.ports import Platform, PlatformError
 from tests.adapters.discord.conftest import DiscordChat
 from tests.conftest import mini_bank
-from tests.fakes.discord_fake import PRIVATE_THREAD, FakeDiscord, FakeUser, text_of
+from tests.fakes.discord_fake import PRIVATE_THREAD, FakeDiscord, FakeUser, buttons_of, text_of
 
 MESSAGES = r"/channels/\d+/messages"
 CARD = Card(title="Reminder", body="A drop comes at **09:00**.")
@@ -217,3 +217,39 @@ async def test_the_reward_role_moves_by_rest_without_a_member_cache(chat: Discor
     )
     assert moved is True
     assert chat.fake.role_holders["1100000000000000042"] == {chat.alice.id}
+
+
+async def test_buttons_in_a_dm_work_for_the_server_they_came_from(chat: DiscordChat) -> None:
+    """A DM's buttons carry their server, so a press there reaches the core as that member
+    (mock check-ins arrive by DM)."""
+    alice = ref(chat, chat.alice.id)
+    card = Card(title="Keep going", buttons=(Button("Next question", "practice:next"),))
+    await platform(chat).dm(alice, card)
+    (dm,) = chat.fake.dms_to(chat.alice.id)
+    assert buttons_of(dm)[0]["custom_id"] == f"@{chat.fake.guild_id}|practice:next"
+    pressed = await chat.press(dm, "Next question", as_=chat.alice)
+    assert "Your question" in pressed.text  # a practice question from the core
+    answers = buttons_of(pressed.shown)
+    assert answers and all(
+        b["custom_id"].startswith(f"@{chat.fake.guild_id}|drop:") for b in answers
+    )
+    chosen = await chat.press(pressed.shown | {"channel_id": dm["channel_id"]}, "A", as_=chat.alice)
+    assert "Correct!" in chosen.text or "Not quite" in chosen.text
+
+
+async def test_an_unmarked_dm_press_is_told_to_use_a_server(chat: DiscordChat) -> None:
+    """A DM interaction that belongs to no server is explained, not guessed."""
+    await platform(chat).dm(ref(chat, chat.alice.id), CARD)
+    (dm,) = chat.fake.dms_to(chat.alice.id)
+    dm = dm | {
+        "components": [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 1, "label": "Old", "custom_id": "practice:next"}
+                ],
+            }
+        ]
+    }
+    pressed = await chat.press(dm, "Old", as_=chat.alice)
+    assert "studybot works inside a server" in pressed.text
