@@ -86,23 +86,22 @@ async def _history(
     return history
 
 
+async def _settings(conn: AsyncConnection, platform: str, workspace_id: str) -> RowMapping | None:
+    """Where and when the workspace's rounds happen (None until /mock settings)."""
+    result = await conn.execute(
+        select(mock_settings).where(
+            mock_settings.c.platform == platform, mock_settings.c.workspace_id == workspace_id
+        )
+    )
+    return result.mappings().first()
+
+
 async def run_round(ctx: Context, *, platform: str, workspace_id: str) -> str:
     """Match everyone who takes part this round, open a private space per group, send the
     interviewers their packets, and schedule the check-in. Returns a summary."""
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
-        settings = (
-            (
-                await conn.execute(
-                    select(mock_settings).where(
-                        mock_settings.c.platform == platform,
-                        mock_settings.c.workspace_id == workspace_id,
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
+        settings = await _settings(conn, platform, workspace_id)
         tz = await workspace_tz(conn, platform, workspace_id)
         today = now.astimezone(tz).date().isoformat()
         result = await conn.execute(
@@ -517,18 +516,7 @@ async def round_now_command(ctx: Context, inv: Invocation) -> Reply:
 async def notice(ctx: Context, *, platform: str, workspace_id: str) -> None:
     """The day before a round: a reminder in the mock channel that /mock skip exists."""
     async with ctx.engine.connect() as conn:
-        settings = (
-            (
-                await conn.execute(
-                    select(mock_settings).where(
-                        mock_settings.c.platform == platform,
-                        mock_settings.c.workspace_id == workspace_id,
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
+        settings = await _settings(conn, platform, workspace_id)
     if settings is None:
         return
     with contextlib.suppress(PlatformError):
