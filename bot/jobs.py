@@ -98,18 +98,12 @@ class Jobs:
                     select(timers.c.key, timers.c.due_at).where(timers.c.done_at.is_(None))
                 )
             ).all()
-            zones = {}
-            for row in active:
+            mock_rounds_due = (await conn.execute(select(mock_settings))).mappings().all()
+            zones: dict[tuple[str, str], ZoneInfo] = {}
+            for row in [*active, *mock_rounds_due]:
                 scope = (row["platform"], row["workspace_id"])
                 if scope not in zones:
                     zones[scope] = await workspace_tz(conn, *scope)
-            mock_rounds_due = (await conn.execute(select(mock_settings))).mappings().all()
-            mock_zones = {
-                (r["platform"], r["workspace_id"]): await workspace_tz(
-                    conn, r["platform"], r["workspace_id"]
-                )
-                for r in mock_rounds_due
-            }
         for row in active:
             job = f"schedule:{row['id']}"
             signature = f"{row['cron']}|{row['timezone']}"
@@ -125,7 +119,7 @@ class Jobs:
         run: Callable[[datetime], Awaitable[None]]
         for row in mock_rounds_due:
             scope = (row["platform"], row["workspace_id"])
-            mock_zone = mock_zones[scope].key
+            mock_zone = zones[scope].key
             hour, minute = (int(x) for x in row["time"].split(":"))
             day = row["weekday"]
             before = DAYS[(DAYS.index(day) - 1) % 7]
