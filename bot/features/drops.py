@@ -17,7 +17,7 @@ from bot.context import Context
 from bot.ports import PlatformError
 from bot.store.schema import drops
 from questions.extras import tips
-from questions.schema import ChoiceItem, Item, OpenItem
+from questions.schema import ChoiceItem, Item
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +276,3 @@ async def insert_private(
         private_to=member.user_id,
         source=source,
     )
-
-
-def is_open_item(item: Item) -> bool:
-    return isinstance(item, OpenItem)
