@@ -26,6 +26,8 @@ TOPICS: tuple[str, ...] = (
     "system-design",
     "ethics",
     "behavioural",
+    "llm",
+    "ml-systems",
 )
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 KINDS: tuple[str, ...] = ("choice", "open", "scenario", "behavioural")
@@ -45,6 +47,8 @@ Topic = Literal[
     "system-design",
     "ethics",
     "behavioural",
+    "llm",
+    "ml-systems",
 ]
 Difficulty = Literal["easy", "medium", "hard"]
 
@@ -74,6 +78,9 @@ class Option(_Strict):
     text: Annotated[str, Field(min_length=1, max_length=300)]
     reason: Annotated[str, Field(min_length=1, max_length=600)]
     correct: bool = False
+    # The wrong belief a distractor tests, named in a few words ("confuses precision with
+    # recall"); shown beside the reason at the reveal and counted in /stats.
+    misconception: Annotated[str | None, Field(min_length=3, max_length=60)] = None
 
     @field_validator("text")
     @classmethod
@@ -98,6 +105,8 @@ class ChoiceItem(_ItemBase):
         texts = [option.text.casefold() for option in self.options]
         if len(set(texts)) != len(texts):
             raise ValueError("two options have the same text")
+        if any(option.correct and option.misconception for option in self.options):
+            raise ValueError("the correct option cannot carry a 'misconception'")
         return self
 
     @property
