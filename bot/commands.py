@@ -10,124 +10,29 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from enum import Enum
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from bot.chat import Attachment, Member, Place, Reply
+from bot.handlers import CommandError, CommandSpec, Kind, Option, Permission
+from bot.options import (
+    CHANNEL,
+    DIFFICULTY,
+    DIFFICULTY_ANY,
+    DROP_KIND,
+    KIND_MIX,
+    PERIOD,
+    QUESTION_ID,
+    REVEAL,
+    SCHEDULE_ID,
+    TOPIC,
+    TOPIC_ANY,
+    TZ,
+    WHEN,
+    WHEN_REQUIRED,
+)
 from questions.extras import TIP_CATEGORIES
-from questions.schema import DIFFICULTIES, TOPICS
 
-if TYPE_CHECKING:
-    from bot.context import Context
-
-
-class Permission(Enum):
-    MEMBER = "member"
-    ADMIN = "admin"
-
-
-class Kind(Enum):
-    TEXT = "text"
-    INT = "int"
-    CHOICE = "choice"
-    MEMBER = "member"  # a user id; text may say <@U123>, <@U123|name> or @name
-    CHANNEL = "channel"  # a channel id; text may say <#C123>, <#C123|name> or #name
-    FILE = "file"  # the name of a file that comes with the command (Command.files)
-    ROLE = "role"  # a role id (Discord); text may say <@&123> or the id
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    help: str
-    kind: Kind = Kind.TEXT
-    choices: tuple[str, ...] = ()
-    required: bool = False
-    positional: bool = True  # may be given without ``name:`` in text
-    rest: bool = False  # takes the remaining free words, e.g. "daily 09:00"
-    suggest: str = ""  # values the core can suggest while typing ("schedules"): App.suggest
-    minimum: int | None = None
-    maximum: int | None = None
-
-    def usage(self) -> str:
-        value = "|".join(self.choices) if 0 < len(self.choices) <= 4 else self.name.upper()
-        text = f"{value}…" if self.rest else f"{self.name}:{value}"
-        return text if self.required else f"[{text}]"
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """A parsed, validated command, ready for its handler."""
-
-    member: Member
-    place: Place
-    spec: CommandSpec
-    options: Mapping[str, str | int]
-    files: tuple[Attachment, ...] = ()
-
-    def get(self, name: str) -> str | None:
-        value = self.options.get(name)
-        return None if value is None else str(value)
-
-
-Handler = Callable[["Context", Invocation], Awaitable[Reply]]
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    name: str  # one word, or "group sub" for subcommands
-    help: str
-    handler: Handler
-    options: tuple[Option, ...] = ()
-    permission: Permission = Permission.MEMBER
-
-    @property
-    def usage(self) -> str:
-        return " ".join([f"/{self.name}", *(o.usage() for o in self.options)])
-
-
-class CommandError(Exception):
-    """Bad command input; the message says what was wrong and how to fix it."""
-
-
-TOPIC = Option("topic", "Only questions on this topic", Kind.CHOICE, choices=TOPICS)
-DIFFICULTY = Option("difficulty", "Only questions of this difficulty", Kind.CHOICE, DIFFICULTIES)
-DROP_KIND = Option("kind", "Multiple choice or open answer", Kind.CHOICE, ("choice", "open"))
-KIND_MIX = Option(
-    "kind", "Multiple choice, open answer, or a mix", Kind.CHOICE, ("choice", "open", "mix")
-)
-TOPIC_ANY = Option("topic", "Only this topic (any: all topics)", Kind.CHOICE, (*TOPICS, "any"))
-DIFFICULTY_ANY = Option(
-    "difficulty", "Only this difficulty (any: all)", Kind.CHOICE, (*DIFFICULTIES, "any")
-)
-WHEN = Option(
-    "when", "daily HH:MM, weekdays HH:MM, weekly DAY HH:MM, or cron M H DOM MON DOW", rest=True
-)
-WHEN_REQUIRED = replace(WHEN, required=True)
-CHANNEL = Option("channel", "The channel to post in (default: this one)", Kind.CHANNEL)
-TZ = Option(
-    "tz", "Time zone, an IANA name like Europe/Berlin (default: the workspace's)", positional=False
-)
-REVEAL = Option(
-    "reveal", "Reveal after this long, e.g. 2h (default: before the next drop)", positional=False
-)
-PERIOD = Option(
-    "period",
-    "Which board: this week (default), this month, or all time",
-    Kind.CHOICE,
-    ("week", "month", "all"),
-)
-QUESTION_ID = Option("id", "The question's id (see /questions list)", required=True)
-SCHEDULE_ID = Option(
-    "id",
-    "The schedule's number (see /schedule list)",
-    Kind.INT,
-    required=True,
-    minimum=1,
-    suggest="schedules",
-)
+__all__ = ["CommandError", "CommandSpec", "Kind", "Option", "Permission", "commands", "parse"]
 
 
 def _table() -> tuple[CommandSpec, ...]:

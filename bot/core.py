@@ -19,9 +19,9 @@ from bot.chat import (
     Reaction,
     Reply,
 )
-from bot.commands import CommandError, Invocation, Permission
 from bot.context import Context
 from bot.features import answers, help, mocks, practice, privacy
+from bot.handlers import CommandError, Invocation, Permission
 from bot.store import ops
 from bot.store.schema import members, workspaces
 

@@ -8,7 +8,7 @@ from typing import Any, NotRequired, TypedDict
 import discord
 
 from adapters.discord.render import clip
-from bot.commands import CommandSpec, Kind, Option, Permission
+from bot.handlers import CommandSpec, Kind, Option, Permission
 
 CHAT_INPUT = 1
 SUB_COMMAND = 1

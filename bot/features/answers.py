@@ -24,11 +24,11 @@ from bot.chat import (
     Reply,
     Tone,
 )
-from bot.commands import Invocation
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
 from bot.features import practice, progress
 from bot.features.drops import LETTERS, Drop, closed_card, topic_name
+from bot.handlers import Invocation
 from bot.ports import PlatformError
 from bot.store import ops
 from bot.store.schema import answers, drops, members, reactions

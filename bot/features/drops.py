@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
 from bot.chat import Button, Card, MemberRef, Place, Reply, Style, Tone
-from bot.commands import Invocation
 from bot.context import Context
+from bot.handlers import Invocation
 from bot.ports import PlatformError
 from bot.store.schema import drops
 from questions.extras import tips

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot import commands as table
 from bot.chat import Card, Field, Reply, Tone
-from bot.commands import Invocation, Permission
 from bot.context import Context
+from bot.handlers import Invocation, Permission
 
 INTRO = (
     "studybot helps this group prepare for machine-learning interviews: question drops in "

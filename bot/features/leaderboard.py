@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
 from bot.chat import Card, MemberRef, Reply, Tone
-from bot.commands import Invocation
 from bot.context import Context, workspace_tz
+from bot.handlers import Invocation
 from bot.store import ops
 from bot.store.schema import members, scores
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import bank
 from bot.chat import Attachment, Card, Field, MemberRef, Reply, Tone
-from bot.commands import CommandError, Invocation
 from bot.context import Context
 from bot.features.drops import LETTERS, topic_name
+from bot.handlers import CommandError, Invocation
 from bot.store import ops
 from bot.store.schema import SHIPPED, answers, drops, questions, reactions, retirements
 from questions.loader import BankError

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
 from bot.chat import Button, Card, MemberRef, Reply, Style, Tone
-from bot.commands import CommandError, Invocation
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
+from bot.handlers import CommandError, Invocation
 from bot.store import ops
 from bot.store.schema import SHIPPED, cards, member_settings, questions, retirements, review_logs
 from bot.timespec import SpecError

@@ -11,9 +11,9 @@ from sqlalchemy import Column, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Attachment, Button, Card, MemberRef, Reply, Style, Tone
-from bot.commands import Invocation
 from bot.context import Context
 from bot.features.answers import recount_votes
+from bot.handlers import Invocation
 from bot.store.schema import answers, drops, metadata, reactions, timers
 
 FORGOTTEN = "forgotten"  # stands in for the member where a shared record must stay

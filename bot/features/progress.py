@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import chart, scoring
 from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone
-from bot.commands import Invocation
 from bot.context import Context, workspace_tz
 from bot.features import leaderboard, practice
 from bot.features.drops import topic_name
+from bot.handlers import Invocation
 from bot.ports import PlatformError
 from bot.scoring import Streak
 from bot.store import ops
@@ -133,7 +133,7 @@ async def _member_ref(ctx: Context, inv: Invocation) -> MemberRef:
             )
         )
     if user_id is None:
-        from bot.commands import CommandError
+        from bot.handlers import CommandError
 
         raise CommandError(f"No member `{who}` has answered anything here yet.")
     return MemberRef(ref.platform, ref.workspace_id, user_id)

@@ -10,9 +10,9 @@ from sqlalchemy import RowMapping, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Card, Field, MemberRef, Place, Reply, Tone
-from bot.commands import CommandError, Invocation
 from bot.context import Context, workspace_tz
 from bot.features.drops import topic_name
+from bot.handlers import CommandError, Invocation
 from bot.scheduler import cron_trigger, next_fire
 from bot.store.schema import fires, schedules, workspaces
 from bot.timespec import SpecError, format_duration, parse_duration, parse_spec, parse_timezone

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.chat import Card, Field, Reply, Tone
-from bot.commands import CommandError, Invocation
 from bot.context import Context
 from bot.features.drops import topic_name
+from bot.handlers import CommandError, Invocation
 from questions.extras import TIP_CATEGORIES, study_resources, tips
 
 CATEGORY_NAMES = {

@@ -22,7 +22,6 @@ from bot.chat import (
     Style,
     Tone,
 )
-from bot.commands import Invocation
 from bot.context import Context, workspace_tz
 from bot.features.mocks.common import (
     ASK_AGAIN_AFTER,
@@ -33,6 +32,7 @@ from bot.features.mocks.common import (
     load_group,
     partners,
 )
+from bot.handlers import Invocation
 from bot.store import ops
 from bot.store.schema import (
     mock_checkins,

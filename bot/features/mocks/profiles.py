@@ -10,9 +10,9 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Card, Field, Form, FormField, FormSubmit, MemberRef, Reply, Tone
-from bot.commands import CommandError, Invocation
 from bot.context import Context, workspace_tz
 from bot.features.mocks.common import ROUND_FORM, display_names, groups_of, partners
+from bot.handlers import CommandError, Invocation
 from bot.store import ops
 from bot.store.schema import mock_blocks, mock_profiles
 from bot.timespec import SpecError, parse_availability, parse_timezone

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, matching
 from bot.chat import Card, Field, MemberRef, Place, Reply, Tone
-from bot.commands import CommandError, Invocation
 from bot.context import Context, workspace_tz
 from bot.features.mocks.common import (
     FOLLOW_UP_ACTION,
@@ -23,6 +22,7 @@ from bot.features.mocks.common import (
     display_names,
     dm,
 )
+from bot.handlers import CommandError, Invocation
 from bot.ports import PlatformError
 from bot.store import ops
 from bot.store.schema import (
