@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from adapters.settings import DiscordSettings, SlackSettings
 from bot.chat import Attachment, MemberRef
 from bot.config import Settings
 
@@ -69,28 +70,29 @@ async def _run_discord(settings: Settings) -> int:
     from adapters.discord import run
     from bot.app import build_app
 
-    await run(settings, lambda platform: build_app(settings=settings, platform=platform))
+    discord = DiscordSettings()
+    await run(discord, lambda platform: build_app(settings=settings, platform=platform))
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if args.console or not (settings.discord_token or settings.slack_bot_token):
+    discord_token = bool(DiscordSettings().token.get_secret_value())
+    slack_token = bool(SlackSettings().bot_token.get_secret_value())
+    if args.console or not (discord_token or slack_token):
         return asyncio.run(_run_console(settings, sim_clock=args.sim_clock))
-    if settings.discord_token and settings.slack_bot_token:
+    if discord_token and slack_token:
         print(
             "Both DISCORD_TOKEN and SLACK_BOT_TOKEN are set; run one process per platform "
             "(unset one of them in each).",
             file=sys.stderr,
         )
         return 2
-    missing = (
-        _need("discord", "discord") if settings.discord_token else _need("slack", "slack_bolt")
-    )
+    missing = _need("discord", "discord") if discord_token else _need("slack", "slack_bolt")
     if missing:
         print(missing, file=sys.stderr)
         return 2
-    if settings.discord_token:
+    if discord_token:
         try:
             return asyncio.run(_run_discord(settings))
         except KeyboardInterrupt:
@@ -109,9 +111,10 @@ async def _run_slack(settings: Settings) -> int:
     from adapters.slack.platform import build_platform
     from bot.app import build_app
 
-    app = await build_app(settings=settings, platform=build_platform(settings))
+    slack = SlackSettings()
+    app = await build_app(settings=settings, platform=build_platform(slack))
     try:
-        await run(settings, app)
+        await run(slack, app)
     finally:
         await app.close()
     return 0
@@ -129,7 +132,7 @@ def cmd_discord_invite(args: argparse.Namespace) -> int:
 
     app_id = args.application_id
     if not app_id:
-        token = Settings().discord_token
+        token = DiscordSettings().token.get_secret_value()
         if not token:
             print(
                 "Give --application-id (Discord Developer Portal → your application → "
@@ -160,7 +163,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_questions_validate(args: argparse.Namespace) -> int:
-    from questions.loader import main as validate
+    from questions.__main__ import main as validate
 
     return validate([str(p) for p in args.paths])
 
@@ -192,12 +195,10 @@ def cmd_questions_stats(args: argparse.Namespace) -> int:
 
     report: dict[str, object] = stats(load_bank())
     if args.workspace:
-        from bot.features.packs import analyse
-
         workspace = _workspace(args.workspace)
 
         async def work(app: App) -> int:
-            entries = await analyse(app.ctx.engine, workspace)
+            entries = await app.item_analysis(workspace)
             report["workspace"] = {
                 "workspace": args.workspace,
                 "items": [
@@ -253,7 +254,6 @@ def _print_stats(report: Mapping[str, object]) -> None:
 
 
 def cmd_questions_import(args: argparse.Namespace) -> int:
-    from bot.features.packs import import_pack
     from questions.loader import BankError
 
     workspace = _workspace(args.workspace)
@@ -265,9 +265,7 @@ def cmd_questions_import(args: argparse.Namespace) -> int:
 
     async def work(app: App) -> int:
         try:
-            result = await import_pack(
-                app.ctx.engine, workspace=workspace, file=file, now=app.ctx.clock.now()
-            )
+            result = await app.import_pack(workspace, file)
         except BankError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -284,12 +282,10 @@ def cmd_questions_import(args: argparse.Namespace) -> int:
 
 
 def cmd_questions_export(args: argparse.Namespace) -> int:
-    from bot.features.packs import export_pack
-
     workspace = _workspace(args.workspace) if args.workspace else None
 
     async def work(app: App) -> int:
-        text = await export_pack(app.ctx.engine, workspace=workspace)
+        text = await app.export_pack(workspace)
         if args.out:
             await asyncio.to_thread(Path(args.out).write_text, text, encoding="utf-8")
         else:

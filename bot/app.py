@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from bot import bank
-from bot.chat import Card, Event, Member, Reply
+from bot import bank, commands, registry
+from bot.chat import Attachment, Card, Command, Event, Member, MemberRef, Reply
 from bot.config import Settings
 from bot.context import Context
 from bot.core import Core
+from bot.features import packs
+from bot.features.home import home_card
+from bot.handlers import CommandError, Kind
 from bot.jobs import Jobs
 from bot.outbox import Outbox
 from bot.ports import Clock, Platform, SystemClock
+from bot.registry import Registry
 from bot.scheduler import APSchedulerDriver, Driver
 from bot.store.db import create_engine, migrate
 from questions.loader import load_bank
@@ -34,8 +38,6 @@ class App:
 
     async def home(self, member: Member) -> Card:
         """The member's summary card (Slack's Home tab, a console `home`)."""
-        from bot.features.home import home_card
-
         return await home_card(self.ctx, member)
 
     @property
@@ -47,32 +49,41 @@ class App:
         """Start timed work: catch up on fires missed while down, then run the scheduler."""
         await self.jobs.start()
 
-    async def is_new(self, member: Member) -> bool:
-        """Whether the core has never seen this member (for a first-use welcome that a
-        restart does not repeat). Ask before handling the member's first event."""
-        from sqlalchemy import select
-
-        from bot.store import ops
-        from bot.store.schema import members
-
-        async with self.ctx.engine.connect() as conn:
-            known = await conn.scalar(
-                select(members.c.user_id).where(*ops.of_member(members, member.ref))
-            )
-        return known is None
+    def read_command(self, event: Command) -> tuple[Command, bool]:
+        """Parse a typed command once, for platforms that send text (Slack): the command with
+        its options read, and whether it takes a file (so the adapter fetches one). A command
+        that does not parse comes back as typed; handling it explains the mistake."""
+        if not event.text:
+            return event, False
+        try:
+            spec, options = commands.parse(event.text)
+        except CommandError:
+            return event, False
+        takes_file = any(option.kind is Kind.FILE for option in spec.options)
+        return replace(event, text="", name=spec.name, options=options), takes_file
 
     async def suggest(
         self, member: Member, *, command: str, option: str, typed: str
     ) -> list[tuple[str, str]]:
         """Values to offer while an option is typed (Discord autocomplete): (label, value)."""
-        from bot import commands
-        from bot.features import schedules
-
-        spec = commands.find(command)
+        spec = self.core.registry.find(command)
         wanted = next((o for o in spec.options if o.name == option), None) if spec else None
-        if wanted is None or wanted.suggest != "schedules":
-            return []
-        return await schedules.suggest_ids(self.ctx, member.ref, typed)
+        source = self.core.registry.suggestions.get(wanted.suggest) if wanted else None
+        return await source(self.ctx, member.ref, typed) if source else []
+
+    # ---- the operator's command line (studybot questions …) ----------------------------
+
+    async def import_pack(self, workspace: MemberRef, file: Attachment) -> packs.ImportResult:
+        """Import a pack into a workspace, all or nothing (BankError lists every problem)."""
+        return await packs.import_pack(
+            self.ctx.engine, workspace=workspace, file=file, now=self.ctx.clock.now()
+        )
+
+    async def export_pack(self, workspace: MemberRef | None) -> str:
+        return await packs.export_pack(self.ctx.engine, workspace=workspace)
+
+    async def item_analysis(self, workspace: MemberRef) -> list[packs.ItemStats]:
+        return await packs.analyse(self.ctx.engine, workspace)
 
     async def close(self) -> None:
         self.jobs.stop()
@@ -88,6 +99,7 @@ async def build_app(
     items: Sequence[Item] | None = None,
     outbox: Outbox | None = None,
     driver: Driver | None = None,
+    features: Registry | None = None,
 ) -> App:
     """Migrate the database, sync the shipped bank, and wire the core to ``platform``."""
     engine = create_engine(settings.database_url)
@@ -98,8 +110,9 @@ async def build_app(
             conn, load_bank() if items is None else items, now=clock.now()
         )
     log.info("bank synced: %d question(s) changed", changed)
+    wired = features or registry.default()
     grace = timedelta(minutes=settings.grace_minutes)
-    jobs = Jobs(driver or APSchedulerDriver(clock=clock, grace=grace), grace=grace)
+    jobs = Jobs(driver or APSchedulerDriver(clock=clock, grace=grace), registry=wired)
     ctx = Context(
         settings=settings,
         engine=engine,
@@ -107,10 +120,7 @@ async def build_app(
         clock=clock,
         rng=rng or random.Random(),
         jobs=jobs,
+        commands=wired.commands,
     )
     jobs.bind(ctx)
-    from bot.features import mocks, practice
-
-    jobs.on(practice.REMIND_ACTION, practice.send_reminder)
-    jobs.on(mocks.FOLLOW_UP_ACTION, mocks.follow_up)
-    return App(ctx=ctx, core=Core(ctx))
+    return App(ctx=ctx, core=Core(ctx, wired))

@@ -114,13 +114,15 @@ class Reply:
     """What a handler wants shown in answer to an interaction.
 
     A card (private to the member by default) or a form to open; never both. ``files`` go
-    with the card (an export, a chart).
+    with the card (an export, a chart). ``notes`` are further private cards for the member,
+    shown after it (the one first-contact welcome).
     """
 
     card: Card | None = None
     private: bool = True
     form: Form | None = None
     files: tuple[Attachment, ...] = ()
+    notes: tuple[Card, ...] = ()
 
     @staticmethod
     def text(message: str, *, title: str = "", tone: Tone = Tone.INFO) -> Reply:
@@ -190,4 +192,12 @@ class MemberJoined:
     place: Place
 
 
-Event = Command | Action | FormSubmit | Reaction | MemberJoined
+@dataclass(frozen=True)
+class BotAdded:
+    """The bot was added to a workspace, server or channel; ``member`` added it, if known."""
+
+    place: Place
+    member: Member | None = None
+
+
+Event = Command | Action | FormSubmit | Reaction | MemberJoined | BotAdded

@@ -18,44 +18,25 @@ from pydantic_settings import (
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/studybot.db"
 
 
-def _env(name: str) -> AliasChoices:
+def env(name: str) -> AliasChoices:
+    """Read a setting from ``NAME`` (or ``name``) in the environment or the config file."""
     return AliasChoices(name, name.lower())
 
 
-class Settings(BaseSettings):
-    """Every setting has an environment variable; README lists them all."""
+def split_list(value: object) -> object:
+    """``a,b,c`` from the environment as a tuple; anything else unchanged."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class EnvSettings(BaseSettings):
+    """Settings read from the environment, then from the TOML file named by STUDYBOT_CONFIG.
+
+    The core's ``Settings`` and each adapter's own settings (tokens, ids) derive from it.
+    """
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
-
-    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=_env("DATABASE_URL"))
-    timezone: str = Field("UTC", validation_alias=_env("STUDYBOT_TIMEZONE"))
-    log_level: str = Field("WARNING", validation_alias=_env("STUDYBOT_LOG_LEVEL"))
-    grace_minutes: int = Field(60, validation_alias=_env("STUDYBOT_GRACE_MINUTES"))
-    admins: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), validation_alias=_env("STUDYBOT_ADMINS")
-    )
-    discord_token: str = Field("", validation_alias=_env("DISCORD_TOKEN"))
-    slack_bot_token: str = Field("", validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_app_token: str = Field("", validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_signing_secret: str = Field("", validation_alias=_env("SLACK_SIGNING_SECRET"))
-    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
-    slack_http_host: str = Field("0.0.0.0", validation_alias=_env("SLACK_HTTP_HOST"))
-    slack_http_port: int = Field(3000, validation_alias=_env("SLACK_HTTP_PORT"))
-    discord_guild_ids: Annotated[tuple[int, ...], NoDecode] = Field(
-        (), validation_alias=_env("DISCORD_GUILD_IDS")
-    )
-    discord_admin_role: str = Field("", validation_alias=_env("DISCORD_ADMIN_ROLE"))
-    discord_shard_count: int | None = Field(None, validation_alias=_env("DISCORD_SHARD_COUNT"))
-    discord_shard_ids: Annotated[tuple[int, ...], NoDecode] = Field(
-        (), validation_alias=_env("DISCORD_SHARD_IDS")
-    )
-
-    @field_validator("admins", "discord_guild_ids", "discord_shard_ids", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
 
     @classmethod
     def settings_customise_sources(
@@ -71,3 +52,21 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+class Settings(EnvSettings):
+    """The core's settings: the store, time, logging and configured admins. Platform
+    tokens and ids live in each adapter's own settings class; README lists them all."""
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=env("DATABASE_URL"))
+    timezone: str = Field("UTC", validation_alias=env("STUDYBOT_TIMEZONE"))
+    log_level: str = Field("WARNING", validation_alias=env("STUDYBOT_LOG_LEVEL"))
+    grace_minutes: int = Field(60, validation_alias=env("STUDYBOT_GRACE_MINUTES"))
+    admins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias=env("STUDYBOT_ADMINS")
+    )
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return split_list(value)

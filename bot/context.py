@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
+from bot.handlers import CommandSpec, Planned
 from bot.outbox import Outbox
 from bot.ports import Clock
 from bot.store.schema import workspaces
@@ -22,6 +23,10 @@ class JobsPort(Protocol):
     """Timed work, for features: rebuild after a change, look ahead, one-off timers."""
 
     async def refresh(self) -> None: ...
+
+    def put(self, job: Planned) -> None:
+        """Plan one job at once (it is also re-planned from the database on refresh)."""
+        ...
 
     def next_run(self, job_id: str) -> datetime | None: ...
 
@@ -51,6 +56,7 @@ class Context:
     clock: Clock
     rng: random.Random
     jobs: JobsPort
+    commands: tuple[CommandSpec, ...] = field(default=())  # the table, in /help order
 
 
 async def workspace_tz(conn: AsyncConnection, platform: str, workspace_id: str) -> ZoneInfo:

@@ -7,22 +7,24 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+
 from bot import commands as table
 from bot.chat import (
     Action,
+    Card,
     Command,
     Event,
     FormSubmit,
     Member,
     MemberJoined,
     MemberRef,
-    Reaction,
     Reply,
 )
 from bot.context import Context
-from bot.features import answers, help, mocks, practice, privacy
-from bot.handlers import CommandError, Invocation, Permission
-from bot.store import ops
+from bot.handlers import CommandError, CommandSpec, Invocation, Permission
+from bot.registry import Registry
+from bot.store import sql
 from bot.store.schema import members, workspaces
 
 log = logging.getLogger(__name__)
@@ -32,19 +34,32 @@ log = logging.getLogger(__name__)
 TOUCH_EVERY = timedelta(minutes=5)
 
 
+UNKNOWN_BUTTON = "That button is no longer understood. Run `/help` to start again."
+UNKNOWN_FORM = "That form is no longer understood. Run `/help` to start again."
+
+
 class Core:
-    def __init__(self, ctx: Context) -> None:
+    """Routes each event through the tables the features declared (``Registry``)."""
+
+    def __init__(self, ctx: Context, registry: Registry) -> None:
         self.ctx = ctx
+        self.registry = registry
         self._touched: dict[MemberRef, tuple[str, datetime]] = {}
+        self._welcomed: set[MemberRef] = set()  # welcomed already: no need to ask the store
 
     async def handle(self, event: Event) -> Reply | None:
-        """Handle one inbound event. Unexpected failures become a polite private error;
+        """Handle one inbound event. Bad input (``CommandError`` from a command, button or
+        form) becomes a clear private reply; unexpected failures a polite private error;
         every handler works in transactions, so a failure leaves nothing half-saved."""
-        member = self._with_configured_admin(event.member)
-        event = replace(event, member=member)
         try:
-            await self._touch(member)
-            return await self._dispatch(event)
+            if event.member is not None:
+                member = self._with_configured_admin(event.member)
+                event = replace(event, member=member)
+                await self._touch(member)
+            reply = await self._dispatch(event)
+            return await self._with_welcome(event, reply)
+        except CommandError as exc:
+            return Reply.error(str(exc))
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("error %s handling %r", ref, event)
@@ -58,52 +73,74 @@ class Core:
             case Command():
                 return await self._command(event)
             case Action():
-                return await self._action(event)
-            case FormSubmit() if event.form_id == mocks.ROUND_FORM:
-                return await mocks.on_join_form(self.ctx, event)
-            case FormSubmit() if event.form_id.startswith("mock:"):
-                return await mocks.on_feedback(self.ctx, event)
+                on_action = self.registry.action(event.action_id)
+                return (
+                    await on_action(self.ctx, event) if on_action else Reply.error(UNKNOWN_BUTTON)
+                )
             case FormSubmit():
-                return await answers.on_form(self.ctx, event)
-            case Reaction():
-                await answers.on_reaction(self.ctx, event)
-                return None
-            case MemberJoined():
-                return Reply(card=help.welcome_card(), private=True)
-        raise TypeError(f"unknown event {event!r}")
+                on_form = self.registry.form(event.form_id)
+                if on_form is None:
+                    return Reply.error(UNKNOWN_FORM)
+                return await on_form(self.ctx, event)
+        if isinstance(event, MemberJoined):
+            return None  # the welcome rule (_with_welcome) decides whether to greet
+        reply: Reply | None = None
+        for handler in self.registry.events.get(type(event), ()):
+            reply = await handler(self.ctx, event) or reply
+        return reply
 
     async def _command(self, event: Command) -> Reply:
-        try:
-            if event.text:
-                spec, options = table.parse(event.text)
-            else:
-                spec = table.find(event.name) or _unknown(event.name)
-                options = table.normalise(spec, event.options)
-        except CommandError as exc:
-            return Reply.error(str(exc))
+        if event.text:
+            spec, options = table.parse(event.text)
+        else:
+            spec = self.registry.find(event.name) or _unknown(event.name)
+            options = table.normalise(spec, event.options)
         if spec.permission is Permission.ADMIN and not event.member.is_admin:
             return Reply.error(
                 f"`/{spec.name}` is for admins of this workspace. Ask one to run it, or to "
                 "make you an admin."
             )
-        try:
-            return await spec.handler(
-                self.ctx, Invocation(event.member, event.place, spec, options, event.files)
-            )
-        except CommandError as exc:  # a handler's own check of the input
-            return Reply.error(str(exc))
+        return await spec.handler(
+            self.ctx, Invocation(event.member, event.place, spec, options, event.files)
+        )
 
-    async def _action(self, event: Action) -> Reply:
-        """Buttons are routed by the prefix of their stable action id."""
-        if event.action_id == "practice:next":
-            spec = table.find("practice")
-            assert spec is not None
-            return await practice.on_next(self.ctx, Invocation(event.member, event.place, spec, {}))
-        if event.action_id == "me:forget":
-            return await privacy.on_confirm(self.ctx, event.member.ref)
-        if event.action_id.startswith("mock:"):
-            return await mocks.on_action(self.ctx, event)
-        return await answers.on_action(self.ctx, event)
+    async def _with_welcome(self, event: Event, reply: Reply | None) -> Reply | None:
+        """One rule for every platform: a member's first interaction, or their joining the
+        channel, brings one private welcome, never repeated (it is stored, so not after a
+        restart either). A form cannot carry it, so a first press that opens one waits."""
+        first_contact = isinstance(event, Command | Action | FormSubmit | MemberJoined)
+        member = event.member
+        if not first_contact or member is None or (reply is not None and reply.form):
+            return reply
+        if member.ref in self._welcomed or not await self._claim_welcome(member.ref):
+            return reply
+        greeting = await self._greeting(MemberJoined(member, event.place))
+        if greeting is None:
+            return reply
+        if isinstance(event, MemberJoined) or reply is None:
+            return Reply(card=greeting, private=True)
+        return replace(reply, notes=(*reply.notes, greeting))
+
+    async def _greeting(self, joined: MemberJoined) -> Card | None:
+        """The welcome the features declare for a member joining (help's welcome card)."""
+        for handler in self.registry.events.get(MemberJoined, ()):
+            said = await handler(self.ctx, joined)
+            if said is not None and said.card is not None:
+                return said.card
+        return None
+
+    async def _claim_welcome(self, ref: MemberRef) -> bool:
+        """Mark the member welcomed; True only for the one call that did it."""
+        async with self.ctx.engine.begin() as conn:
+            won = await conn.execute(
+                update(members)
+                .where(*sql.of_member(members, ref), members.c.welcomed_at.is_(None))
+                .values(welcomed_at=self.ctx.clock.now())
+            )
+        if len(self._welcomed) > 100_000:  # bound the memory of a very large community
+            self._welcomed.clear()
+        self._welcomed.add(ref)
+        return bool(won.rowcount)
 
     def _with_configured_admin(self, member: Member) -> Member:
         admins = self.ctx.settings.admins
@@ -118,7 +155,7 @@ class Core:
         if seen and seen[0] == member.display_name and now - seen[1] < TOUCH_EVERY:
             return
         async with self.ctx.engine.begin() as conn:
-            await ops.upsert(
+            await sql.upsert(
                 conn,
                 workspaces,
                 {
@@ -129,7 +166,7 @@ class Core:
                 },
                 keys=("platform", "workspace_id"),
             )
-            await ops.upsert(
+            await sql.upsert(
                 conn,
                 members,
                 {
@@ -148,5 +185,5 @@ class Core:
         self._touched[ref] = (member.display_name, now)
 
 
-def _unknown(name: str) -> table.CommandSpec:
+def _unknown(name: str) -> CommandSpec:
     return table.parse("/" + name)[0]  # raises CommandError with a suggestion

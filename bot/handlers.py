@@ -6,12 +6,15 @@ that ``bot.features`` builds), so the command table and the features form no imp
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.chat import Attachment, Member, Place, Reply
+from apscheduler.triggers.base import BaseTrigger
+
+from bot.chat import Action, Attachment, FormSubmit, Member, MemberRef, Place, Reply
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -84,3 +87,58 @@ class CommandSpec:
 
 class CommandError(Exception):
     """Bad command input; the message says what was wrong and how to fix it."""
+
+
+# ---- entry points other than commands --------------------------------------------------
+
+ActionHandler = Callable[["Context", Action], Awaitable[Reply]]
+FormHandler = Callable[["Context", FormSubmit], Awaitable[Reply]]
+TimerHandler = Callable[["Context", Mapping[str, object]], Awaitable[None]]
+# A neutral event (a Reaction, MemberJoined, BotAdded…): handlers take that event's type.
+EventHandler = Callable[["Context", Any], Awaitable[Reply | None]]
+SuggestHandler = Callable[["Context", MemberRef, str], Awaitable[list[tuple[str, str]]]]
+StartHook = Callable[["Context"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A job a feature wants run, derived from the database (the truth) on every refresh.
+
+    ``signature`` changes when the job must be re-planned; a ``trigger`` of None means the
+    job is overdue (missed while down) and runs once now.
+    """
+
+    job_id: str
+    signature: str
+    trigger: BaseTrigger | None
+    run: Callable[[datetime], Awaitable[None]]
+
+
+JobSource = Callable[["Context", datetime], Awaitable[Sequence[Planned]]]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """Everything one feature answers: declared beside its handlers, wired by one list.
+
+    ``actions`` and ``forms`` map the prefix of an id (``"drop"`` in ``drop:12:3``) to the
+    handler; the feature alone builds and parses the rest of its ids. ``timers`` map the kind
+    of a one-off timer (``ctx.jobs.schedule_at(action=…)``) to what runs it; ``jobs`` plan
+    recurring work from the database; ``events`` map a neutral event's type to a handler;
+    ``suggestions`` name the values an option's ``suggest`` asks for.
+    """
+
+    name: str
+    commands: tuple[CommandSpec, ...] = ()
+    actions: Mapping[str, ActionHandler] = field(default_factory=dict)
+    forms: Mapping[str, FormHandler] = field(default_factory=dict)
+    timers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    jobs: tuple[JobSource, ...] = ()
+    on_start: tuple[StartHook, ...] = ()
+    events: Mapping[type, EventHandler] = field(default_factory=dict)
+    suggestions: Mapping[str, SuggestHandler] = field(default_factory=dict)
+
+
+def prefix_of(entry_id: str) -> str:
+    """The owning feature's prefix of a button or form id: the part before the first colon."""
+    return entry_id.split(":", 1)[0]

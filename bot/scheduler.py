@@ -23,7 +23,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.ports import Clock, ManualClock
-from bot.store import ops
+from bot.store import sql
 from bot.store.schema import fires
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ async def claim(
     status: str = "claimed",
 ) -> int | None:
     """Insert the claim for one firing; the id if this instance won it, else None."""
-    won = await ops.insert_ignore(
+    won = await sql.insert_ignore(
         conn,
         fires,
         {

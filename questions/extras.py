@@ -14,7 +14,7 @@ from typing import Annotated, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from questions.loader import BankError, Problem, _clean_loc, _field_name, _node_at
+from questions.loader import BankError, Problem, clean_loc, field_name, node_at
 from questions.schema import ID_PATTERN, TOPICS, Topic
 
 DATA_DIR = Path(str(importlib_resources.files("questions")))
@@ -118,10 +118,10 @@ def _load(path: Path, model: type[M]) -> M:
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
-            loc = _clean_loc(err["loc"])
-            node = _node_at(root, loc) if root is not None else None
+            loc = clean_loc(err["loc"])
+            node = node_at(root, loc) if root is not None else None
             line = node.start_mark.line + 1 if node is not None else 1
-            problems.append(Problem(str(path), line, _field_name(loc), err["msg"]))
+            problems.append(Problem(str(path), line, field_name(loc), err["msg"]))
         raise BankError(problems) from None
 
 

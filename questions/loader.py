@@ -1,8 +1,10 @@
-"""Load and validate question files, reporting every error as file:line: field: message."""
+"""Load and validate question files, reporting every error as file:line: field: message.
+
+`python -m questions` (questions/__main__.py) validates files from the command line.
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -40,7 +42,7 @@ class BankError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _node_at(root: yaml.Node, loc: Sequence[int | str]) -> yaml.Node:
+def node_at(root: yaml.Node, loc: Sequence[int | str]) -> yaml.Node:
     """Walk a composed YAML tree along a pydantic error location, as deep as it goes."""
     node = root
     for part in loc:
@@ -59,7 +61,7 @@ def _node_at(root: yaml.Node, loc: Sequence[int | str]) -> yaml.Node:
     return node
 
 
-def _clean_loc(loc: Sequence[int | str]) -> tuple[int | str, ...]:
+def clean_loc(loc: Sequence[int | str]) -> tuple[int | str, ...]:
     """Drop the union-member tags pydantic adds (``choice``, ``function-after[...]``)."""
     return tuple(
         part
@@ -71,7 +73,7 @@ def _clean_loc(loc: Sequence[int | str]) -> tuple[int | str, ...]:
     )
 
 
-def _field_name(loc: Sequence[int | str]) -> str:
+def field_name(loc: Sequence[int | str]) -> str:
     """Render a location like items[3].options[1].reason."""
     out = ""
     for part in loc:
@@ -95,15 +97,15 @@ def parse_text(text: str, *, path: str) -> tuple[Item, ...]:
     try:
         bank = BankFile.model_validate(data)
     except ValidationError as exc:
-        errors = [(_clean_loc(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
+        errors = [(clean_loc(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
         problems = []
         for loc, msg in errors:
             if "after validation" in msg and any(
                 other != loc and other[: len(loc)] == loc for other, _ in errors
             ):
                 continue  # a length complaint caused by an inner error already listed
-            node = _node_at(root, loc)
-            problems.append(Problem(path, node.start_mark.line + 1, _field_name(loc), msg))
+            node = node_at(root, loc)
+            problems.append(Problem(path, node.start_mark.line + 1, field_name(loc), msg))
         raise BankError(problems) from None
     problems = _duplicate_ids(bank.items, root, path)
     if problems:
@@ -116,7 +118,7 @@ def _duplicate_ids(items: Iterable[Item], root: yaml.Node, path: str) -> list[Pr
     problems = []
     for index, item in enumerate(items):
         if item.id in seen:
-            node = _node_at(root, ["items", index, "id"])
+            node = node_at(root, ["items", index, "id"])
             problems.append(
                 Problem(
                     path,
@@ -176,41 +178,3 @@ def bank_files(directory: Path = BANK_DIR) -> list[Path]:
 def load_bank(directory: Path = BANK_DIR) -> tuple[Item, ...]:
     """The shipped bank: one file per topic, named after it."""
     return load_paths(bank_files(directory), topic_from_name=True)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Validate files given on the command line (or the shipped bank); print every problem."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    paths = [Path(a) for a in args] or bank_files()
-    problems: list[Problem] = []
-    items: tuple[Item, ...] = ()
-    try:
-        if args:
-            from questions.packs import parse_pack
-
-            loaded: list[Item] = []
-            for path in paths:
-                try:
-                    loaded.extend(parse_pack(str(path), path.read_bytes()))
-                except BankError as exc:
-                    problems.extend(exc.problems)
-            items = tuple(loaded)
-        else:
-            items = load_paths(paths, topic_from_name=True)
-    except BankError as exc:
-        problems.extend(exc.problems)
-    if not args:  # the shipped bank comes with its tips, rubrics and resources
-        from questions.extras import validate_extras
-
-        problems.extend(validate_extras())
-    if problems:
-        for problem in problems:
-            print(problem)
-        print(f"{len(problems)} problem(s)", file=sys.stderr)
-        return 1
-    print(f"ok: {len(items)} items in {len(paths)} file(s)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -25,6 +25,7 @@ from bot.chat import (
 )
 from bot.config import Settings
 from bot.ports import ManualClock, MemoryPlatform, Sent
+from bot.registry import Registry
 from bot.scheduler import ManualDriver
 from questions.loader import load_file
 from questions.schema import Item
@@ -161,6 +162,7 @@ async def make_chat(
     clock: ManualClock | None = None,
     platform: MemoryPlatform | None = None,
     seed: int = 7,
+    features: Registry | None = None,
 ) -> Chat:
     """An app built through the real bootstrap, on a manual clock, started."""
     platform = platform or MemoryPlatform(platform="memory")
@@ -173,6 +175,7 @@ async def make_chat(
         rng=random.Random(seed),
         items=mini_bank() if items is None else items,
         driver=driver,
+        features=features,
     )
     await app.start()
     return Chat(app, platform, clock, driver)

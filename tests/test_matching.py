@@ -28,7 +28,6 @@ from bot.matching import (
     Focus,
     History,
     Matching,
-    _max_weight_matching,
     common_windows,
     explain,
     match,
@@ -224,35 +223,6 @@ def test_total_weight_equals_the_networkx_optimum(instance: Round) -> None:
         sum(weight(a, b, history) for a, b in pairs),
     )
     assert ours == networkx_optimum(people, history, blocks)
-
-
-@FAST
-@given(
-    st.integers(1, 16).flatmap(
-        lambda n: st.tuples(
-            st.just(n),
-            st.lists(
-                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(1, 6)),
-                max_size=3 * n,
-            ),
-        )
-    )
-)
-def test_blossom_equals_networkx_on_sparse_graphs(
-    graph: tuple[int, list[tuple[int, int, int]]],
-) -> None:
-    """The hand-written Blossom finds networkx's maximum weight on sparse graphs with ties."""
-    n, raw = graph
-    edges = list(
-        {(min(i, j), max(i, j)): (min(i, j), max(i, j), w) for i, j, w in raw if i != j}.values()
-    )
-    mate = _max_weight_matching(n, edges)
-    assert all(m == -1 or mate[m] == v for v, m in enumerate(mate))
-    weights = {(i, j): w for i, j, w in edges}
-    reference = nx.Graph()
-    reference.add_weighted_edges_from(edges)
-    best = sum(weights[min(a, b), max(a, b)] for a, b in nx.max_weight_matching(reference))
-    assert sum(weights[v, m] for v, m in enumerate(mate) if v < m) == best
 
 
 @FAST

@@ -30,7 +30,6 @@ from bot.chat import (
     Form,
     FormSubmit,
     Member,
-    MemberJoined,
     MemberRef,
     Place,
     Reaction,
@@ -212,7 +211,6 @@ class ConsoleSession:
     echo: bool = False
     me: Member = field(init=False)
     place: Place = field(default_factory=lambda: Place(PLATFORM, WORKSPACE, CHANNEL))
-    seen: set[str] = field(default_factory=set)
     sim: ManualDriver | None = None  # set when time is simulated (--sim-clock)
 
     def __post_init__(self) -> None:
@@ -275,7 +273,6 @@ class ConsoleSession:
             await self._advance(rest.strip())
             return True
         if line.startswith("/"):
-            await self._first_contact()
             command = Command(self.me, self.place, text=line, files=_attachments(line))
             await self._show(await self.app.handle(command))
             return True
@@ -307,12 +304,6 @@ class ConsoleSession:
     def _say(self, text: str) -> None:
         self.console.print(f"[dim]{markup(text)}[/dim]")
 
-    async def _first_contact(self) -> None:
-        if self.me.ref.user_id not in self.seen:
-            self.seen.add(self.me.ref.user_id)
-            if not self.me.is_admin:
-                await self._show(await self.app.handle(MemberJoined(self.me, self.place)))
-
     async def _press(self, arg: str) -> None:
         shown = self.platform.latest(self.me.ref.user_id, with_buttons=True)
         if shown is None:
@@ -321,7 +312,6 @@ class ConsoleSession:
         if not arg.isdigit() or not 1 <= int(arg) <= len(shown.card.buttons):
             self._say(f"Press a button by number, 1 to {len(shown.card.buttons)}: `press 1`.")
             return
-        await self._first_contact()
         button = shown.card.buttons[int(arg) - 1]
         reply = await self.app.handle(
             Action(self.me, shown.place, button.action_id, shown.message_id)
@@ -355,6 +345,8 @@ class ConsoleSession:
                 await self.platform.post(self.place, reply.card)
         if reply.files:
             self.platform.save(reply.files)
+        for note in reply.notes:  # the core's one first-contact welcome
+            self.platform.private(self.place, note, self.me.ref.user_id)
 
     async def _fill(self, form: Form) -> None:
         """Ask for each field in turn; end of input cancels the form."""

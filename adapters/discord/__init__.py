@@ -15,8 +15,8 @@ import discord
 
 from adapters.discord.bot import DiscordBot
 from adapters.discord.platform import DiscordPlatform
+from adapters.settings import DiscordSettings
 from bot.app import App
-from bot.config import Settings
 from bot.ports import Platform
 
 SCOPES = ("bot", "applications.commands")
@@ -54,7 +54,7 @@ async def application_id(token: str) -> str:
         await client.close()
 
 
-def create_client(settings: Settings, **options: Any) -> discord.Client:
+def create_client(settings: DiscordSettings, **options: Any) -> discord.Client:
     """A Client, or an AutoShardedClient running the configured shards."""
     options = {
         "intents": intents(),
@@ -62,7 +62,7 @@ def create_client(settings: Settings, **options: Any) -> discord.Client:
         "max_ratelimit_timeout": RATE_LIMIT_WAIT,
         **options,
     }
-    count, ids = settings.discord_shard_count, list(settings.discord_shard_ids)
+    count, ids = settings.shard_count, list(settings.shard_ids)
     if ids and not count:
         raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards)")
     if ids:
@@ -72,16 +72,17 @@ def create_client(settings: Settings, **options: Any) -> discord.Client:
     return discord.Client(**options)
 
 
-async def run(settings: Settings, app_factory: Callable[[Platform], Awaitable[App]]) -> None:
+async def run(settings: DiscordSettings, app_factory: Callable[[Platform], Awaitable[App]]) -> None:
     """Connect with DISCORD_TOKEN and serve until cancelled; ``app_factory`` builds the core
     around the Platform it is given, e.g. ``lambda p: build_app(settings=s, platform=p)``."""
-    if not settings.discord_token:
+    token = settings.token.get_secret_value()
+    if not token:
         raise ValueError("DISCORD_TOKEN is not set; see docs/discord.md")
     client = create_client(settings)
     app = await app_factory(DiscordPlatform(client))
     bot = DiscordBot(client=client, app=app, settings=settings)
     try:
-        await bot.start(settings.discord_token)
+        await bot.start(token)
     finally:
         await bot.close()
         await app.close()

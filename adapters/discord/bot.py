@@ -12,23 +12,22 @@ import discord
 
 from adapters.discord import commands, render
 from adapters.discord.platform import PLATFORM, platform_errors, writable_channel
+from adapters.settings import DiscordSettings
 from bot import commands as table
 from bot.app import App
 from bot.chat import (
     Action,
     Attachment,
+    BotAdded,
     Command,
     Event,
     FormSubmit,
     Member,
-    MemberJoined,
     MemberRef,
     Place,
     Reaction,
     Reply,
 )
-from bot.config import Settings
-from bot.features import help
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +51,13 @@ class DiscordBot:
         *,
         client: discord.Client,
         app: App,
-        settings: Settings,
+        settings: DiscordSettings,
         defer_after: float = DEFER_AFTER,
     ) -> None:
         self.client = client
         self.app = app
         self.settings = settings
         self.defer_after = defer_after
-        self._seen: set[MemberRef] = set()  # members known to the core: no need to ask again
-        self._owed: set[MemberRef] = set()  # new members whose welcome could not go yet
         self._running: set[asyncio.Task[Any]] = set()
         self._started = False
         for handler in (
@@ -96,8 +93,8 @@ class DiscordBot:
         app_id = self.client.application_id
         assert app_id is not None, "log in before syncing commands"
         with platform_errors("command sync"):
-            if self.settings.discord_guild_ids:
-                for guild_id in self.settings.discord_guild_ids:
+            if self.settings.guild_ids:
+                for guild_id in self.settings.guild_ids:
                     await self.client.http.bulk_upsert_guild_commands(app_id, guild_id, payload)
             else:
                 await self.client.http.bulk_upsert_global_commands(app_id, payload)
@@ -177,19 +174,14 @@ class DiscordBot:
             if kind is discord.InteractionType.autocomplete:
                 await self._autocomplete(interaction)
                 return
-            admin = is_admin(user, interaction.permissions, self.settings.discord_admin_role)
+            admin = is_admin(user, interaction.permissions, self.settings.admin_role)
             member = self._member(user, admin=admin)
             place = self._place(
                 interaction.guild_id, interaction.channel_id or 0, interaction.channel
             )
-            new = member.ref in self._owed or (
-                member.ref not in self._seen and await self.app.is_new(member)
-            )
-            self._seen.add(member.ref)
             reply = await self._in_time(interaction, self._handle(interaction, member, place))
             await self._respond(interaction, reply)
-            if new:
-                await self._welcome(interaction, member, place)
+            await self._notes(interaction, reply)
 
     async def _in_dm(self, interaction: discord.Interaction) -> None:
         """A press or form in a DM: the server it belongs to rides in its custom_id (the bot's
@@ -205,6 +197,7 @@ class DiscordBot:
         place = Place(PLATFORM, server, str(interaction.channel_id or 0))
         reply = await self._in_time(interaction, self._handle(interaction, member, place))
         await self._respond(interaction, reply, server=server)
+        await self._notes(interaction, reply)
 
     async def _autocomplete(self, interaction: discord.Interaction) -> None:
         data = cast(commands.CommandData, interaction.data)
@@ -263,8 +256,11 @@ class DiscordBot:
             log.warning("joined %s but can post in no channel", guild.id)
             return
         async with self._busy():
+            reply = await self.app.handle(BotAdded(self._place(guild.id, channel.id)))
+            if reply is None or reply.card is None:
+                return
             try:
-                await channel.send(**render.message(help.setup_card()))
+                await channel.send(**render.message(reply.card))
             except discord.HTTPException as exc:
                 log.warning("could not post the setup note in %s: %s", guild.id, exc)
 
@@ -313,15 +309,7 @@ class DiscordBot:
             if isinstance(channel, discord.abc.Messageable):
                 await channel.send(**kwargs)
 
-    async def _welcome(
-        self, interaction: discord.Interaction, member: Member, place: Place
-    ) -> None:
-        """A member's first use ever (the core remembers members across restarts): the
-        core's welcome, privately."""
-        if interaction.response.type is discord.InteractionResponseType.modal:
-            self._owed.add(member.ref)  # no follow-up can go with a modal: next time
-            return
-        self._owed.discard(member.ref)
-        reply = await self.app.handle(MemberJoined(member, place))
-        if reply is not None and reply.card is not None:
-            await interaction.followup.send(**render.message(reply.card), ephemeral=True)
+    async def _notes(self, interaction: discord.Interaction, reply: Reply | None) -> None:
+        """Further private cards the core added (its one first-contact welcome)."""
+        for card in reply.notes if reply is not None else ():
+            await interaction.followup.send(**render.message(card), ephemeral=True)

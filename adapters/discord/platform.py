@@ -14,20 +14,21 @@ from bot.ports import PlatformError
 
 PLATFORM = "discord"
 ARCHIVE_AFTER: Final = 10080  # minutes: a reveal thread stays open for a week of votes
-SERVER_ERROR_RETRY = 5.0  # seconds; discord.py already retried a few times by then
+NOT_READY_RETRY = 5.0  # seconds: a server not yet loaded after a (re)connect
 
 
 @contextmanager
 def platform_errors(what: str) -> Iterator[None]:
-    """Discord's refusals as PlatformError; "retry after N s" where waiting helps."""
+    """Discord's refusals as PlatformError. discord.py has already waited out short rate
+    limits and retried 5xx answers itself (it cannot be told not to), so only a rate limit
+    longer than its cap comes back with ``retry_after`` for the core's Outbox to wait out;
+    one layer retries each kind of failure (docs/decisions/0005-one-retry-layer.md)."""
     try:
         yield
     except discord.RateLimited as exc:  # longer than the client's max_ratelimit_timeout
         raise PlatformError(f"{what}: rate limited", retry_after=exc.retry_after) from exc
-    except discord.DiscordServerError as exc:
-        raise PlatformError(
-            f"{what}: Discord error {exc.status}", retry_after=SERVER_ERROR_RETRY
-        ) from exc
+    except discord.DiscordServerError as exc:  # discord.py retried it already: final here
+        raise PlatformError(f"{what}: Discord error {exc.status}") from exc
     except discord.HTTPException as exc:
         raise PlatformError(f"{what} refused: {exc.text or exc.status}") from exc
 
@@ -87,7 +88,7 @@ class DiscordPlatform:
         workspace = members[0].workspace_id
         guild = self.client.get_guild(int(workspace))
         if guild is None:  # not loaded yet after a (re)connect
-            raise PlatformError("server not loaded yet", retry_after=SERVER_ERROR_RETRY)
+            raise PlatformError("server not loaded yet", retry_after=NOT_READY_RETRY)
         chosen = guild.get_channel(int(near.channel_id)) if near is not None else None
         channel = chosen if isinstance(chosen, discord.TextChannel) else writable_channel(guild)
         if channel is None:

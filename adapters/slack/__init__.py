@@ -2,9 +2,10 @@
 
 Wiring (the CLI does this)::
 
-    app = await build_app(settings=settings, platform=build_platform(settings))
+    slack = SlackSettings()
+    app = await build_app(settings=settings, platform=build_platform(slack))
     try:
-        await run(settings, app)  # until cancelled
+        await run(slack, app)  # until cancelled
     finally:
         await app.close()
 """
@@ -13,23 +14,31 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.settings import SlackSettings
 from adapters.slack.listeners import EVENTS_PATH, SlackBot
 from adapters.slack.platform import SlackPlatform, build_platform, make_client
 from bot.app import App
-from bot.config import Settings
 
-__all__ = ["EVENTS_PATH", "SlackBot", "SlackPlatform", "build_platform", "make_client", "run"]
+__all__ = [
+    "EVENTS_PATH",
+    "SlackBot",
+    "SlackPlatform",
+    "SlackSettings",
+    "build_platform",
+    "make_client",
+    "run",
+]
 
 
-def missing_settings(settings: Settings) -> list[str]:
+def missing_settings(settings: SlackSettings) -> list[str]:
     """The environment variables this mode still needs, if any."""
-    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
-    if not settings.slack_app_token:
-        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
-    return [name for name, value in needed.items() if not value]
+    needed = {"SLACK_BOT_TOKEN": settings.bot_token}
+    if not settings.app_token.get_secret_value():
+        needed["SLACK_SIGNING_SECRET"] = settings.signing_secret
+    return [name for name, value in needed.items() if not value.get_secret_value()]
 
 
-async def run(settings: Settings, app: App) -> None:
+async def run(settings: SlackSettings, app: App) -> None:
     """Serve Slack until cancelled: Socket Mode when SLACK_APP_TOKEN is set, else HTTP
     on SLACK_HTTP_HOST:SLACK_HTTP_PORT at /slack/events. Starts the core's timed work
     (scheduled drops and reveals) once connected; ``app.close()`` stops it."""
@@ -38,10 +47,10 @@ async def run(settings: Settings, app: App) -> None:
     bot = SlackBot(settings, app)
     await bot.check()
     try:
-        if settings.slack_app_token:
+        if settings.app_token.get_secret_value():
             await bot.start_socket_mode()
         else:
-            await bot.start_http(settings.slack_http_host, settings.slack_http_port)
+            await bot.start_http(settings.http_host, settings.http_port)
         await app.start()
         await asyncio.Event().wait()
     finally:

@@ -13,21 +13,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Attachment, Member
-from bot.commands import CommandError, Kind, parse
 
 log = logging.getLogger(__name__)
 
 RECENT = 15 * 60  # a file shared longer ago than this is not "the file for this command"
 MAX_BYTES = 5_000_000
-
-
-def takes_file(text: str) -> bool:
-    """Whether the command (as the core will read it) has a file option."""
-    try:
-        spec, _ = parse(text)
-    except CommandError:
-        return False  # the core will explain the mistake
-    return any(o.kind is Kind.FILE for o in spec.options)
 
 
 async def shared_files(

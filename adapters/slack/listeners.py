@@ -22,14 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.settings import SlackSettings
 from adapters.slack import blocks, files, inbound
 from adapters.slack.blocks import COMMAND
 from adapters.slack.inbound import PLATFORM
 from adapters.slack.platform import make_client
 from bot.app import App
-from bot.chat import Card, Event, Member, MemberJoined, MemberRef, Place, Reply
-from bot.config import Settings
-from bot.features import help
+from bot.chat import BotAdded, Card, Event, Member, MemberJoined, MemberRef, Place, Reply
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class SlackBot:
     """One Slack app: the bolt listeners, served over HTTP or Socket Mode."""
 
     def __init__(
-        self, settings: Settings, app: App, *, client: AsyncWebClient | None = None
+        self, settings: SlackSettings, app: App, *, client: AsyncWebClient | None = None
     ) -> None:
         self.settings = settings
         self.app = app
@@ -85,8 +84,8 @@ class SlackBot:
         self.seen: OrderedDict[str, None] = OrderedDict()  # recent event ids, oldest first
         self.bolt = AsyncApp(
             client=self.client,
-            signing_secret=settings.slack_signing_secret,
-            request_verification_enabled=not settings.slack_app_token,
+            signing_secret=settings.signing_secret.get_secret_value(),
+            request_verification_enabled=not settings.app_token.get_secret_value(),
             name="studybot",
         )
         self.bolt.middleware(self._dedupe)
@@ -140,7 +139,7 @@ class SlackBot:
 
     async def start_socket_mode(self) -> None:
         self._socket = AsyncSocketModeHandler(
-            self.bolt, self.settings.slack_app_token, web_client=self.client
+            self.bolt, self.settings.app_token.get_secret_value(), web_client=self.client
         )
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack Socket Mode connected")
@@ -176,8 +175,8 @@ class SlackBot:
         member = await self.members.get(
             payload["team_id"], payload["user_id"], name=payload.get("user_name", "")
         )
-        event = inbound.command(payload, member)
-        if files.takes_file(event.text):
+        event, takes_file = self.app.read_command(inbound.command(payload, member))
+        if takes_file:
             found = files.shared_files(self.client, channel=event.place.channel_id, user=member)
             event = replace(event, files=await found)
         await self._answer(
@@ -222,10 +221,8 @@ class SlackBot:
         user, place = event["user"], Place(PLATFORM, body["team_id"], event["channel"])
         if user != context.bot_user_id:
             await self._answer(MemberJoined(await self.members.get(body["team_id"], user), place))
-        elif inviter := event.get("inviter"):  # studybot was added: guide whoever did it
-            await self._message(
-                help.setup_card(), private=True, place=place, user_id=inviter, response_url=None
-            )
+        elif inviter := event.get("inviter"):  # studybot was added: the core guides whoever did
+            await self._answer(BotAdded(place, await self.members.get(body["team_id"], inviter)))
 
     async def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab") != "home":
@@ -245,6 +242,7 @@ class SlackBot:
             view = blocks.modal(reply.form, metadata=inbound.metadata(event.place, response_url))
             await quietly(self.client.views_open(trigger_id=trigger_id, view=view), "views.open")
         elif reply is not None and reply.card is not None:
+            assert event.member is not None, "every event Slack sends to the core has a member"
             card, user_id = reply.card, event.member.ref.user_id
             if reply.files:
                 await quietly(self._send_files(reply, event.place, user_id), "files")
@@ -257,6 +255,15 @@ class SlackBot:
                 private=reply.private,
                 place=event.place,
                 user_id=user_id,
+                response_url=response_url,
+            )
+        member = event.member
+        for extra in reply.notes if reply is not None and member is not None else ():
+            await self._message(  # the core's one first-contact welcome
+                extra,
+                private=True,
+                place=event.place,
+                user_id=member.ref.user_id if member else "",
                 response_url=response_url,
             )
 

@@ -6,17 +6,13 @@ from collections.abc import Awaitable, Sequence
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from adapters.settings import SlackSettings
 from adapters.slack import blocks
 from adapters.slack.inbound import PLATFORM
 from bot.chat import Card, MemberRef, Place
-from bot.config import Settings
 from bot.ports import Platform, PlatformError
 
 NOT_INVITED = "studybot is not in this channel: add it from the channel's details (Integrations)"
@@ -28,20 +24,19 @@ FRIENDLY = {
 }
 
 
-def make_client(settings: Settings, *, rate_limit_retries: int = 2) -> AsyncWebClient:
-    """A Web API client on SLACK_API_URL that waits out 429s and retries dropped connections."""
-    base_url = settings.slack_api_url
+def make_client(settings: SlackSettings) -> AsyncWebClient:
+    """A Web API client on SLACK_API_URL that does not retry: a 429 comes back to the core as
+    PlatformError(retry_after) and the core's Outbox alone decides whether to try again
+    (docs/decisions/0005-one-retry-layer.md)."""
+    base_url = settings.api_url
     return AsyncWebClient(
-        token=settings.slack_bot_token or None,
+        token=settings.bot_token.get_secret_value() or None,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
-        ],
+        retry_handlers=[],
     )
 
 
-def build_platform(settings: Settings) -> Platform:
+def build_platform(settings: SlackSettings) -> Platform:
     """The Platform the core is built with (``build_app(platform=build_platform(settings))``)."""
     return SlackPlatform(make_client(settings))
 

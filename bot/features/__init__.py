@@ -1,0 +1,45 @@
+"""Every feature of studybot, in the order /help lists their commands.
+
+Each feature declares its entry points (commands, button and form prefixes, timers, jobs,
+events) in a ``FEATURE`` beside its handlers; this list is the only place they are wired.
+To add a feature, write its module or package and add its ``FEATURE`` here.
+"""
+
+from bot.features import (
+    answering,
+    digest,
+    drops,
+    help,
+    leaderboard,
+    mocks,
+    packs,
+    ping,
+    practice,
+    privacy,
+    progress,
+    reveal,
+    schedules,
+    settings,
+    tips,
+    votes,
+)
+from bot.handlers import Feature
+
+FEATURES: tuple[Feature, ...] = (
+    help.FEATURE,
+    drops.FEATURE,
+    answering.FEATURE,
+    reveal.FEATURE,
+    votes.FEATURE,
+    schedules.FEATURE,
+    settings.FEATURE,
+    packs.FEATURE,
+    tips.FEATURE,
+    leaderboard.FEATURE,
+    progress.FEATURE,
+    practice.FEATURE,
+    mocks.FEATURE,
+    privacy.FEATURE,
+    digest.FEATURE,
+    ping.FEATURE,
+)

@@ -4,22 +4,129 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import Row, and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import scoring
+from bot import bank, scoring
 from bot.chat import Card, Field, MemberRef, Place, Tone
+from bot.claims import claim_local
 from bot.context import Context, workspace_tz
 from bot.features import leaderboard
 from bot.features.drops import topic_name
+from bot.handlers import Feature, Planned
 from bot.ports import PlatformError
+from bot.scheduler import cron_trigger
 from bot.scoring import Streak, alive
-from bot.store import ops
-from bot.store.schema import answers, drops, members, streaks, workspaces
+from bot.store import sql
+from bot.store.schema import answers, drops, fires, members, schedules, streaks, workspaces
 
 MIN_ANSWERS_FOR_HARDEST = 2
+DIGEST_CRON = "0 9 * * mon"  # Monday 09:00 in the workspace's time zone
+
+
+async def planned(ctx: Context, _now: datetime) -> list[Planned]:
+    """A weekly digest in every channel that has an active schedule."""
+    async with ctx.engine.connect() as conn:
+        channels = (
+            await conn.execute(
+                select(schedules.c.platform, schedules.c.workspace_id, schedules.c.channel_id)
+                .where(schedules.c.paused.is_(False))
+                .distinct()
+            )
+        ).all()
+        zones = {
+            (p, w): (await workspace_tz(conn, p, w)).key
+            for p, w in {(c[0], c[1]) for c in channels}
+        }
+    jobs = []
+    for platform, workspace_id, channel_id in channels:
+        zone = zones[(platform, workspace_id)]
+        place = Place(platform, workspace_id, channel_id)
+        jobs.append(
+            Planned(
+                _job_id(place),
+                f"{DIGEST_CRON}|{zone}",
+                cron_trigger(DIGEST_CRON, zone),
+                partial(run, ctx, place),
+            )
+        )
+    return jobs
+
+
+def _job_id(place: Place) -> str:
+    return f"digest:{place.platform}:{place.workspace_id}:{place.channel_id}"
+
+
+async def run(ctx: Context, place: Place, due: datetime) -> None:
+    """Claim this week's digest for the channel; if won, post it and record how it went."""
+    claim_id = await claim_local(
+        ctx,
+        job=_job_id(place),
+        platform=place.platform,
+        workspace_id=place.workspace_id,
+        due=due,
+        status="claimed",
+    )
+    if claim_id is None:
+        return
+    status = await post_weekly(ctx, place=place, due=due)
+    async with ctx.engine.begin() as conn:
+        await conn.execute(update(fires).where(fires.c.id == claim_id).values(status=status))
+
+
+async def _hardest(
+    conn: AsyncConnection, place: Place, *, start: datetime, end: datetime
+) -> Row[Any, Any] | None:
+    """The channel's choice drop of the week that the smallest share got right."""
+    share = func.avg(case((answers.c.correct.is_(True), 1.0), else_=0.0))
+    return (
+        await conn.execute(
+            select(
+                drops.c.id,
+                drops.c.topic,
+                drops.c.question,
+                share.label("share"),
+                func.count(answers.c.id).label("n"),
+            )
+            .join(answers, and_(answers.c.drop_id == drops.c.id))
+            .where(
+                drops.c.platform == place.platform,
+                drops.c.workspace_id == place.workspace_id,
+                drops.c.channel_id == place.channel_id,
+                drops.c.private_to.is_(None),
+                drops.c.kind == "choice",
+                drops.c.posted_at >= start,
+                drops.c.posted_at < end,
+            )
+            .group_by(drops.c.id, drops.c.topic, drops.c.question)
+            .having(func.count(answers.c.id) >= MIN_ANSWERS_FOR_HARDEST)
+            .order_by("share", drops.c.id)
+            .limit(1)
+        )
+    ).first()
+
+
+async def _reward(conn: AsyncConnection, place: Place) -> Row[Any, Any] | None:
+    return (
+        await conn.execute(
+            select(workspaces.c.reward_role, workspaces.c.reward_holders).where(
+                workspaces.c.platform == place.platform,
+                workspaces.c.workspace_id == place.workspace_id,
+            )
+        )
+    ).first()
+
+
+def _hardest_field(hardest: Row[Any, Any]) -> Field:
+    item = bank.from_json(hardest.question)
+    return Field(
+        f"Hardest question: drop #{hardest.id} ({topic_name(hardest.topic)})",
+        f"{item.prompt}\n{round(100 * float(hardest.share))}% of {hardest.n} got it right.",
+    )
 
 
 async def post_weekly(ctx: Context, *, place: Place, due: datetime) -> str:
@@ -29,59 +136,16 @@ async def post_weekly(ctx: Context, *, place: Place, due: datetime) -> str:
         last_week = scoring.periods(due - timedelta(days=7), tz)[1]
         anyone = MemberRef(place.platform, place.workspace_id, "")
         top = await leaderboard.board(conn, anyone, period=last_week, limit=5)
-        start = due - timedelta(days=7)
-        share = func.avg(case((answers.c.correct.is_(True), 1.0), else_=0.0))
-        hardest = (
-            await conn.execute(
-                select(
-                    drops.c.id,
-                    drops.c.topic,
-                    drops.c.question,
-                    share.label("share"),
-                    func.count(answers.c.id).label("n"),
-                )
-                .join(answers, and_(answers.c.drop_id == drops.c.id))
-                .where(
-                    drops.c.platform == place.platform,
-                    drops.c.workspace_id == place.workspace_id,
-                    drops.c.channel_id == place.channel_id,
-                    drops.c.private_to.is_(None),
-                    drops.c.kind == "choice",
-                    drops.c.posted_at >= start,
-                    drops.c.posted_at < due,
-                )
-                .group_by(drops.c.id, drops.c.topic, drops.c.question)
-                .having(func.count(answers.c.id) >= MIN_ANSWERS_FOR_HARDEST)
-                .order_by("share", drops.c.id)
-                .limit(1)
-            )
-        ).first()
+        hardest = await _hardest(conn, place, start=due - timedelta(days=7), end=due)
         keepers = await _streak_keepers(conn, place, due, tz)
-        reward = (
-            await conn.execute(
-                select(workspaces.c.reward_role, workspaces.c.reward_holders).where(
-                    workspaces.c.platform == place.platform,
-                    workspaces.c.workspace_id == place.workspace_id,
-                )
-            )
-        ).first()
+        reward = await _reward(conn, place)
     if not top:
         return "empty"  # a quiet week: no digest rather than an empty one
     lines = [
         f"{leaderboard.MEDALS[i] if i < 3 else f'{i + 1}.'} **{name}**: {points} pts"
         for i, (_user, name, points, _answered, _correct) in enumerate(top)
     ]
-    fields = []
-    if hardest is not None:
-        from bot import bank
-
-        item = bank.from_json(hardest.question)
-        fields.append(
-            Field(
-                f"Hardest question: drop #{hardest.id} ({topic_name(hardest.topic)})",
-                f"{item.prompt}\n{round(100 * float(hardest.share))}% of {hardest.n} got it right.",
-            )
-        )
+    fields = [_hardest_field(hardest)] if hardest is not None else []
     if keepers:
         fields.append(
             Field("Streak keepers", " · ".join(f"{name} {days} days" for name, days in keepers))
@@ -114,7 +178,7 @@ async def _streak_keepers(
     """Members whose streak is still alive, longest first."""
     rows = await conn.execute(
         select(streaks, func.coalesce(members.c.display_name, streaks.c.user_id).label("name"))
-        .select_from(ops.with_names(streaks))
+        .select_from(sql.with_names(streaks))
         .where(streaks.c.platform == place.platform, streaks.c.workspace_id == place.workspace_id)
     )
     today = due.astimezone(tz).date()
@@ -151,3 +215,6 @@ async def _move_reward(
                 )
                 .values(reward_holders=json.dumps(winners))
             )
+
+
+FEATURE = Feature("digest", jobs=(planned,))

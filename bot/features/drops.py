@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,17 +12,38 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
-from bot.chat import Button, Card, MemberRef, Place, Reply, Style, Tone
+from bot.chat import Button, Card, Field, MemberRef, Place, Reply, Style, Tone
 from bot.context import Context
-from bot.handlers import Invocation
+from bot.handlers import CommandSpec, Feature, Invocation, Permission
+from bot.options import DIFFICULTY, DROP_KIND, TOPIC
 from bot.ports import PlatformError
 from bot.store.schema import drops
 from questions.extras import tips
-from questions.schema import ChoiceItem, Item
+from questions.schema import ChoiceItem, Item, OpenItem
 
 log = logging.getLogger(__name__)
 
 LETTERS = "ABCD"
+ANSWER_PREFIX = "drop"  # buttons and forms that answer a drop: drop:<id>:<option|open>
+OPEN = "open"
+
+
+def answer_id(drop_id: int, choice: int | str) -> str:
+    """The id of the button (or form) that answers ``drop_id`` with option ``choice`` or
+    with an open answer (``OPEN``)."""
+    return f"{ANSWER_PREFIX}:{drop_id}:{choice}"
+
+
+def parse_answer_id(entry_id: str) -> tuple[int, int | str] | None:
+    """(drop id, option index or ``OPEN``) from an id ``answer_id`` built; None if malformed."""
+    parts = entry_id.split(":")
+    if len(parts) != 3 or parts[0] != ANSWER_PREFIX or not parts[1].isdigit():
+        return None
+    if parts[2] == OPEN:
+        return int(parts[1]), OPEN
+    return (int(parts[1]), int(parts[2])) if parts[2].isdigit() else None
+
+
 TOPIC_NAMES = {"data-features": "data & features", "nlp": "NLP", "system-design": "system design"}
 
 
@@ -78,7 +100,7 @@ def question_card(drop_id: int, item: Item, *, personal: bool = False, tip: str 
     if isinstance(item, ChoiceItem):
         lines = [f"**{LETTERS[i]}.** {option.text}" for i, option in enumerate(item.options)]
         buttons = tuple(
-            Button(LETTERS[i], f"drop:{drop_id}:{i}", Style.PRIMARY)
+            Button(LETTERS[i], answer_id(drop_id, i), Style.PRIMARY)
             for i in range(len(item.options))
         )
         body = item.prompt + "\n\n" + "\n".join(lines)
@@ -88,7 +110,7 @@ def question_card(drop_id: int, item: Item, *, personal: bool = False, tip: str 
             else "Answer with the buttons: only you see your choice until the reveal."
         )
     else:
-        buttons = (Button("Answer", f"drop:{drop_id}:open", Style.PRIMARY),)
+        buttons = (Button("Answer", answer_id(drop_id, OPEN), Style.PRIMARY),)
         body = item.prompt
         footer = (
             "Write your answer, then compare it with the model answer."
@@ -98,6 +120,32 @@ def question_card(drop_id: int, item: Item, *, personal: bool = False, tip: str 
     if tip:
         footer = f"{footer}\n{tip}"
     return Card(title=title, body=body, buttons=buttons, footer=footer, tone=Tone.QUESTION)
+
+
+def option_fields(item: ChoiceItem, counts: Counter[int] | None, total: int) -> tuple[Field, ...]:
+    fields = []
+    for i, option in enumerate(item.options):
+        mark = "✅" if option.correct else "❌"
+        share = ""
+        if counts is not None:
+            n = counts.get(i, 0)
+            pct = round(100 * n / total) if total else 0
+            share = f" · {pct}% ({n})"
+        fields.append(Field(f"{mark} {LETTERS[i]}. {option.text}{share}", option.reason))
+    return tuple(fields)
+
+
+def model_answer_card(item: OpenItem, *, yours: str | None = None) -> Card:
+    fields = [Field("Key points", "\n".join(f"• {p}" for p in item.key_points))]
+    if yours is not None:
+        fields.insert(0, Field("Your answer", yours))
+    return Card(
+        title="Model answer",
+        body=f"{item.prompt}\n\n{item.answer}",
+        fields=tuple(fields),
+        footer="Check your answer against the key points." if yours else "",
+        tone=Tone.GOOD,
+    )
 
 
 def closed_card(item: Item) -> Card:
@@ -276,3 +324,23 @@ async def insert_private(
         private_to=member.user_id,
         source=source,
     )
+
+
+FEATURE = Feature(
+    "drops",
+    commands=(
+        CommandSpec(
+            "quiz",
+            "A personal question now, answered privately with feedback",
+            quiz,
+            (TOPIC, DIFFICULTY, DROP_KIND),
+        ),
+        CommandSpec(
+            "drop now",
+            "Post a question to this channel now",
+            drop_now,
+            (TOPIC, DIFFICULTY, DROP_KIND),
+            Permission.ADMIN,
+        ),
+    ),
+)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bot import commands as table
-from bot.chat import Card, Field, Reply, Tone
+from bot.chat import BotAdded, Card, Field, MemberJoined, Reply, Tone
 from bot.context import Context
-from bot.handlers import Invocation, Permission
+from bot.handlers import CommandSpec, Feature, Invocation, Option, Permission
 
 INTRO = (
     "studybot helps this group prepare for machine-learning interviews: question drops in "
@@ -16,10 +15,12 @@ INTRO = (
 async def show_help(ctx: Context, inv: Invocation) -> Reply:
     wanted = inv.get("command")
     is_admin = inv.member.is_admin
-    visible = [c for c in table.commands() if c.permission is Permission.MEMBER or is_admin]
+    visible = [c for c in ctx.commands if c.permission is Permission.MEMBER or is_admin]
     if wanted:
         name = wanted.lstrip("/").strip().lower()
-        spec = table.find(name) or next((c for c in visible if c.name.split()[0] == name), None)
+        spec = next((c for c in ctx.commands if c.name == name), None) or next(
+            (c for c in visible if c.name.split()[0] == name), None
+        )
         if spec is None:
             return Reply.error(f"No command `/{name}`. Type `/help` for the list.")
         fields = tuple(
@@ -65,3 +66,27 @@ def setup_card() -> Card:
         footer="/help lists every command.",
         tone=Tone.INFO,
     )
+
+
+async def on_member_joined(ctx: Context, event: MemberJoined) -> Reply | None:
+    """A member joined the channel (or used the bot for the first time): one welcome."""
+    return Reply(card=welcome_card(), private=True)
+
+
+async def on_bot_added(ctx: Context, event: BotAdded) -> Reply:
+    """Whoever added the bot (privately, when the platform says who) learns how to start."""
+    return Reply(card=setup_card(), private=event.member is not None)
+
+
+FEATURE = Feature(
+    "help",
+    commands=(
+        CommandSpec(
+            "help",
+            "What studybot does and how to use it",
+            show_help,
+            (Option("command", "A command to explain"),),
+        ),
+    ),
+    events={MemberJoined: on_member_joined, BotAdded: on_bot_added},
+)

@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import scoring
 from bot.chat import Card, MemberRef, Reply, Tone
 from bot.context import Context, workspace_tz
-from bot.handlers import Invocation
-from bot.store import ops
+from bot.handlers import CommandSpec, Feature, Invocation
+from bot.options import PERIOD, TOPIC
+from bot.store import sql
 from bot.store.schema import members, scores
 
 MEDALS = ("🥇", "🥈", "🥉")
@@ -43,7 +44,7 @@ async def board(
             scores.c.answered,
             scores.c.correct,
         )
-        .select_from(ops.with_names(scores))
+        .select_from(sql.with_names(scores))
         .where(*_scoped(ref, period, topic))
         .order_by(scores.c.points.desc(), scores.c.correct.desc(), scores.c.user_id)
         .limit(limit)
@@ -109,7 +110,7 @@ async def neighbours(
         )
     )
     name = func.coalesce(members.c.display_name, scores.c.user_id)
-    joined = ops.with_names(scores)
+    joined = sql.with_names(scores)
     columns = (scores.c.user_id, name, scores.c.points)
     above = (
         await conn.execute(
@@ -176,3 +177,16 @@ async def show(ctx: Context, inv: Invocation) -> Reply:
         card=Card(title=title, body="\n".join(lines), footer=footer, tone=Tone.INFO),
         private=False,
     )
+
+
+FEATURE = Feature(
+    "leaderboard",
+    commands=(
+        CommandSpec(
+            "leaderboard",
+            "The board for this week (or month, or all time), optionally for one topic",
+            show,
+            (PERIOD, TOPIC),
+        ),
+    ),
+)

@@ -4,6 +4,7 @@ analysis admins use to find broken keys, dead distractors and disliked questions
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,10 +16,11 @@ from bot import bank
 from bot.chat import Attachment, Card, Field, MemberRef, Reply, Tone
 from bot.context import Context
 from bot.features.drops import LETTERS, topic_name
-from bot.handlers import CommandError, Invocation
-from bot.store import ops
+from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option, Permission
+from bot.options import QUESTION_ID, TOPIC
+from bot.store import sql
 from bot.store.schema import SHIPPED, answers, drops, questions, reactions, retirements
-from questions.loader import BankError
+from questions.loader import BankError, Problem
 from questions.packs import parse_pack
 from questions.quality import near_duplicates
 from questions.schema import ChoiceItem, Item
@@ -36,6 +38,51 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
 
 
+async def _ids(conn: AsyncConnection, platform: str, workspace_id: str) -> set[str]:
+    query = select(questions.c.id).where(
+        questions.c.platform == platform, questions.c.workspace_id == workspace_id
+    )
+    return set((await conn.scalars(query)).all())
+
+
+SHIPPED_ID = "this id belongs to a shipped question; choose another id"
+
+
+def _refuse_shipped_ids(name: str, items: Sequence[Item], shipped: set[str]) -> None:
+    clashes = [i.id for i in items if i.id in shipped]
+    if clashes:
+        raise BankError(
+            [
+                Problem(
+                    name, 1, f"{i}.id", "this id belongs to a shipped question; choose another id"
+                )
+                for i in clashes
+            ]
+        )
+
+
+async def _store(conn: AsyncConnection, item: Item, *, workspace: MemberRef, now: datetime) -> None:
+    body = bank.to_json(item)
+    await sql.upsert(
+        conn,
+        questions,
+        {
+            "platform": workspace.platform,
+            "workspace_id": workspace.workspace_id,
+            "id": item.id,
+            "topic": item.topic,
+            "kind": item.kind,
+            "difficulty": item.difficulty,
+            "body": body,
+            "content_hash": hashlib.sha256(body.encode()).hexdigest(),
+            "added_at": now,
+            "added_by": workspace.user_id,
+        },
+        keys=("platform", "workspace_id", "id"),
+        update=("topic", "kind", "difficulty", "body", "content_hash", "added_by"),
+    )
+
+
 async def import_pack(
     engine: AsyncEngine, *, workspace: MemberRef, file: Attachment, now: datetime
 ) -> ImportResult:
@@ -44,60 +91,10 @@ async def import_pack(
     items = parse_pack(file.name, file.content)
     result = ImportResult()
     async with engine.begin() as conn:
-        shipped = set(
-            (
-                await conn.scalars(
-                    select(questions.c.id).where(
-                        questions.c.platform == SHIPPED, questions.c.workspace_id == SHIPPED
-                    )
-                )
-            ).all()
-        )
-        clashes = [i.id for i in items if i.id in shipped]
-        if clashes:
-            from questions.loader import Problem
-
-            raise BankError(
-                [
-                    Problem(
-                        file.name,
-                        1,
-                        f"{i}.id",
-                        "this id belongs to a shipped question; choose another id",
-                    )
-                    for i in clashes
-                ]
-            )
-        existing = set(
-            (
-                await conn.scalars(
-                    select(questions.c.id).where(
-                        questions.c.platform == workspace.platform,
-                        questions.c.workspace_id == workspace.workspace_id,
-                    )
-                )
-            ).all()
-        )
+        _refuse_shipped_ids(file.name, items, await _ids(conn, SHIPPED, SHIPPED))
+        existing = await _ids(conn, workspace.platform, workspace.workspace_id)
         for item in items:
-            body = bank.to_json(item)
-            await ops.upsert(
-                conn,
-                questions,
-                {
-                    "platform": workspace.platform,
-                    "workspace_id": workspace.workspace_id,
-                    "id": item.id,
-                    "topic": item.topic,
-                    "kind": item.kind,
-                    "difficulty": item.difficulty,
-                    "body": body,
-                    "content_hash": hashlib.sha256(body.encode()).hexdigest(),
-                    "added_at": now,
-                    "added_by": workspace.user_id,
-                },
-                keys=("platform", "workspace_id", "id"),
-                update=("topic", "kind", "difficulty", "body", "content_hash", "added_by"),
-            )
+            await _store(conn, item, workspace=workspace, now=now)
             (result.updated if item.id in existing else result.added).append(item.id)
         others = await _visible_items(conn, workspace, exclude={i.id for i in items})
     for a, b, score in near_duplicates(items, against=others):
@@ -257,7 +254,7 @@ async def retire_command(ctx: Context, inv: Invocation) -> Reply:
     async with ctx.engine.begin() as conn:
         if not await _exists(conn, ref, question_id):
             raise CommandError(f"No question `{question_id}`. `/questions list` shows the ids.")
-        added = await ops.insert_ignore(
+        added = await sql.insert_ignore(
             conn,
             retirements,
             {
@@ -418,3 +415,51 @@ async def report_command(ctx: Context, inv: Invocation) -> Reply:
             tone=Tone.INFO,
         )
     )
+
+
+FEATURE = Feature(
+    "packs",
+    commands=(
+        CommandSpec(
+            "questions import",
+            "Add this workspace's own questions from a YAML or CSV pack (all or nothing)",
+            import_command,
+            (
+                Option(
+                    "file",
+                    "The pack: .yaml in the bank's format, or .csv of choice items",
+                    Kind.FILE,
+                ),
+            ),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions list",
+            "The questions this workspace can be asked",
+            list_command,
+            (TOPIC,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions retire",
+            "Stop asking a question in this workspace",
+            retire_command,
+            (QUESTION_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions restore",
+            "Ask a retired question again",
+            restore_command,
+            (QUESTION_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "questions report",
+            "How each question did: share right, picks per option, ratings, flags",
+            report_command,
+            (),
+            Permission.ADMIN,
+        ),
+    ),
+)

@@ -17,13 +17,14 @@ from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
-from bot.chat import Button, Card, MemberRef, Reply, Style, Tone
+from bot.chat import Action, Button, Card, MemberRef, Reply, Style, Tone
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
-from bot.handlers import CommandError, Invocation
-from bot.store import ops
+from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Option
+from bot.options import DIFFICULTY, TOPIC
+from bot.store import sql
 from bot.store.schema import SHIPPED, cards, member_settings, questions, retirements, review_logs
-from bot.timespec import SpecError
+from bot.timespec import SpecError, parse_spec
 from questions.schema import Item
 
 FAST = timedelta(seconds=20)  # a right answer this quick counts as Easy
@@ -47,6 +48,21 @@ def _key(member: MemberRef, question_id: str) -> dict[str, str]:
     }
 
 
+async def _load_card(conn: AsyncConnection, key: dict[str, str]) -> fsrs.Card:
+    """The member's fsrs card for a question; a new card if never reviewed."""
+    query = select(cards).where(*(cards.c[k] == v for k, v in key.items()))
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        return fsrs.Card()
+    return fsrs.Card(
+        state=fsrs.State(row["state"]),
+        stability=row["stability"],
+        difficulty=row["card_difficulty"],
+        due=row["due"],
+        last_review=row["last_review"],
+    )
+
+
 async def review(
     conn: AsyncConnection,
     *,
@@ -59,25 +75,10 @@ async def review(
 ) -> datetime:
     """Review the member's card for this question; return when it is next due."""
     key = _key(member, item.id)
-    row = (
-        (await conn.execute(select(cards).where(*(cards.c[k] == v for k, v in key.items()))))
-        .mappings()
-        .first()
-    )
-    card = (
-        fsrs.Card()
-        if row is None
-        else fsrs.Card(
-            state=fsrs.State(row["state"]),
-            stability=row["stability"],
-            difficulty=row["card_difficulty"],
-            due=row["due"],
-            last_review=row["last_review"],
-        )
-    )
+    card = await _load_card(conn, key)
     given = rating(correct=correct, fast=fast)
     card, _log = SCHEDULER.review_card(card, given, now)
-    await ops.upsert(
+    await sql.upsert(
         conn,
         cards,
         {
@@ -125,7 +126,7 @@ def retrievability(row: RowMapping, now: datetime) -> float:
 
 
 def _mine(member: MemberRef) -> list[ColumnElement[bool]]:
-    return ops.of_member(cards, member)
+    return sql.of_member(cards, member)
 
 
 async def due_cutoff(conn: AsyncConnection, member: MemberRef, now: datetime) -> datetime:
@@ -259,13 +260,19 @@ async def review_command(ctx: Context, inv: Invocation) -> Reply:
     )
 
 
+PREFIX = "practice"
+NEXT = f"{PREFIX}:next"
+
+
 def next_button() -> Button:
-    return Button("Next question", "practice:next", Style.SECONDARY)
+    return Button("Next question", NEXT, Style.SECONDARY)
 
 
-async def on_next(ctx: Context, inv: Invocation) -> Reply:
-    """The "Next question" button under practice feedback."""
-    return await _ask(ctx, inv, due_only=False)
+async def on_action(ctx: Context, action: Action) -> Reply:
+    """The "Next question" button under practice feedback: /practice with no filters."""
+    if action.action_id != NEXT:
+        return Reply.error("That button is no longer understood. Run `/help` to start again.")
+    return await _ask(ctx, Invocation(action.member, action.place, PRACTICE, {}), due_only=False)
 
 
 # ---- reminders ------------------------------------------------------------------------
@@ -287,8 +294,6 @@ def _next_at(hhmm: str, now: datetime, tz: ZoneInfo) -> datetime:
 
 
 async def remind_command(ctx: Context, inv: Invocation) -> Reply:
-    from bot.timespec import parse_spec
-
     member = inv.member.ref
     text = str(inv.options["when"]).strip().lower()
     if text == "off":
@@ -310,7 +315,7 @@ async def remind_command(ctx: Context, inv: Invocation) -> Reply:
         raise CommandError(f"{exc} Or `/remind off`.") from None
     hhmm = spec.text.split()[1]
     async with ctx.engine.begin() as conn:
-        await ops.upsert(
+        await sql.upsert(
             conn,
             member_settings,
             {
@@ -380,3 +385,32 @@ async def send_reminder(ctx: Context, payload: Mapping[str, object]) -> None:
         platform=member.platform,
         workspace_id=member.workspace_id,
     )
+
+
+PRACTICE = CommandSpec(
+    "practice",
+    "A private question: due reviews first, then new ones",
+    practice_command,
+    (TOPIC, DIFFICULTY),
+)
+
+FEATURE = Feature(
+    "practice",
+    commands=(
+        PRACTICE,
+        CommandSpec(
+            "review",
+            "How many reviews are due, and the first of them",
+            review_command,
+            (TOPIC, DIFFICULTY),
+        ),
+        CommandSpec(
+            "remind",
+            "A daily DM when reviews are due: /remind 19:00, or /remind off",
+            remind_command,
+            (Option("when", "HH:MM in the workspace's time zone, or off", required=True),),
+        ),
+    ),
+    actions={PREFIX: on_action},
+    timers={REMIND_ACTION: send_reminder},
+)

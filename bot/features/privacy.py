@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat import Attachment, Button, Card, MemberRef, Reply, Style, Tone
+from bot.chat import Action, Attachment, Button, Card, MemberRef, Reply, Style, Tone
 from bot.context import Context
-from bot.features.answers import recount_votes
-from bot.handlers import Invocation
+from bot.features.votes import recount_votes
+from bot.handlers import CommandSpec, Feature, Invocation
 from bot.store.schema import answers, drops, metadata, reactions, timers
 
+PREFIX = "me"
+FORGET = f"{PREFIX}:forget"
 FORGOTTEN = "forgotten"  # stands in for the member where a shared record must stay
 # Columns that hold a member's user id, besides the ``user_id`` columns.
 _ALSO = {
@@ -111,7 +113,7 @@ async def forget_command(ctx: Context, inv: Invocation) -> Reply:
             body="This deletes your answers, points, streak, review cards, reminders and "
             "reactions in this workspace, and removes you from every board. It cannot be "
             "undone. Run `/me export` first if you want a copy.",
-            buttons=(Button("Yes, forget me", "me:forget", Style.DANGER),),
+            buttons=(Button("Yes, forget me", FORGET, Style.DANGER),),
             tone=Tone.BAD,
         )
     )
@@ -167,6 +169,13 @@ async def forget(ctx: Context, member: MemberRef) -> int:
     return deleted
 
 
+async def on_action(ctx: Context, action: Action) -> Reply:
+    """The "Yes, forget me" button under /me forget."""
+    if action.action_id != FORGET:
+        return Reply.error("That button is no longer understood. Run `/help` to start again.")
+    return await on_confirm(ctx, action.member.ref)
+
+
 async def on_confirm(ctx: Context, member: MemberRef) -> Reply:
     count = await forget(ctx, member)
     for key in (f"remind:{member.platform}:{member.workspace_id}:{member.user_id}",):
@@ -176,3 +185,13 @@ async def on_confirm(ctx: Context, member: MemberRef) -> Reply:
         "If you take part again, you start fresh.",
         tone=Tone.GOOD,
     )
+
+
+FEATURE = Feature(
+    "privacy",
+    commands=(
+        CommandSpec("me export", "Everything stored about you, as a JSON file", export_command),
+        CommandSpec("me forget", "Delete everything stored about you (asks first)", forget_command),
+    ),
+    actions={PREFIX: on_action},
+)

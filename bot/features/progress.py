@@ -6,7 +6,7 @@ import contextlib
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import chart, scoring
@@ -14,17 +14,18 @@ from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone
 from bot.context import Context, workspace_tz
 from bot.features import leaderboard, practice
 from bot.features.drops import topic_name
-from bot.handlers import Invocation
+from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option
+from bot.options import PERIOD
 from bot.ports import PlatformError
 from bot.scoring import Streak
-from bot.store import ops
+from bot.store import sql
 from bot.store.schema import answers, cards, drops, members, scores, streaks
 from questions.schema import TOPICS
 
 
 async def load_streak(conn: AsyncConnection, member: MemberRef) -> Streak | None:
     row = (
-        (await conn.execute(select(streaks).where(*ops.of_member(streaks, member))))
+        (await conn.execute(select(streaks).where(*sql.of_member(streaks, member))))
         .mappings()
         .first()
     )
@@ -46,7 +47,7 @@ async def count_day(
     after = scoring.extend_streak(before, at.astimezone(tz).date())
     if after == before:
         return None
-    await ops.upsert(
+    await sql.upsert(
         conn,
         streaks,
         {
@@ -112,7 +113,7 @@ async def practice_points_today(
 async def mastery_by_topic(
     conn: AsyncConnection, member: MemberRef, now: datetime
 ) -> dict[str, float]:
-    rows = (await conn.execute(select(cards).where(*ops.of_member(cards, member)))).mappings().all()
+    rows = (await conn.execute(select(cards).where(*sql.of_member(cards, member)))).mappings().all()
     recall: dict[str, list[float]] = {t: [] for t in TOPICS}
     for row in rows:
         recall.setdefault(row["topic"], []).append(practice.retrievability(row, now))
@@ -133,10 +134,21 @@ async def _member_ref(ctx: Context, inv: Invocation) -> MemberRef:
             )
         )
     if user_id is None:
-        from bot.handlers import CommandError
-
         raise CommandError(f"No member `{who}` has answered anything here yet.")
     return MemberRef(ref.platform, ref.workspace_id, user_id)
+
+
+async def _totals(conn: AsyncConnection, member: MemberRef) -> dict[str, tuple[int, int]]:
+    """(answered, correct) per topic of all time, and over all topics under ``*``."""
+    query = select(scores.c.topic, scores.c.answered, scores.c.correct).where(
+        *sql.of_member(scores, member), scores.c.period == "all"
+    )
+    return {row.topic: (row.answered, row.correct) for row in (await conn.execute(query)).all()}
+
+
+async def _display_name(conn: AsyncConnection, member: MemberRef) -> str | None:
+    name = await conn.scalar(select(members.c.display_name).where(*sql.of_member(members, member)))
+    return None if name is None else str(name)
 
 
 async def stats_command(ctx: Context, inv: Invocation) -> Reply:
@@ -144,31 +156,11 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
     now = ctx.clock.now()
     async with ctx.engine.connect() as conn:
         tz = await workspace_tz(conn, member.platform, member.workspace_id)
-        totals = {
-            row.topic: (row.answered, row.correct)
-            for row in (
-                await conn.execute(
-                    select(scores.c.topic, scores.c.answered, scores.c.correct).where(
-                        scores.c.platform == member.platform,
-                        scores.c.workspace_id == member.workspace_id,
-                        scores.c.user_id == member.user_id,
-                        scores.c.period == "all",
-                    )
-                )
-            ).all()
-        }
+        totals = await _totals(conn, member)
         streak = await load_streak(conn, member)
         mastery = await mastery_by_topic(conn, member, now)
         due = await practice.due_count(conn, member, now)
-        name = await conn.scalar(
-            select(members.c.display_name).where(
-                and_(
-                    members.c.platform == member.platform,
-                    members.c.workspace_id == member.workspace_id,
-                    members.c.user_id == member.user_id,
-                )
-            )
-        )
+        name = await _display_name(conn, member)
     answered, correct = totals.get("*", (0, 0))
     if not answered:
         return Reply.text("No answers yet: answer a drop, or try `/practice`, and come back.")
@@ -230,3 +222,22 @@ async def rank_command(ctx: Context, inv: Invocation) -> Reply:
             tone=Tone.INFO,
         )
     )
+
+
+FEATURE = Feature(
+    "progress",
+    commands=(
+        CommandSpec(
+            "rank",
+            "Your place on the board and who is just above and below",
+            rank_command,
+            (PERIOD,),
+        ),
+        CommandSpec(
+            "stats",
+            "Answered, accuracy, streak and mastery per topic, with a chart",
+            stats_command,
+            (Option("member", "Whose stats (default: yours)", Kind.MEMBER),),
+        ),
+    ),
+)

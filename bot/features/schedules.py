@@ -1,8 +1,9 @@
 """Admin schedules for question drops: add, list, edit, pause, resume, remove, preview;
-the workspace time zone; and /next for members."""
+and /next for members. bot/features/firing.py runs them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,10 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Card, Field, MemberRef, Place, Reply, Tone
 from bot.context import Context, workspace_tz
+from bot.features import firing
 from bot.features.drops import topic_name
-from bot.handlers import CommandError, Invocation
+from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Permission
+from bot.options import (
+    CHANNEL,
+    DIFFICULTY,
+    DIFFICULTY_ANY,
+    KIND_MIX,
+    REVEAL,
+    SCHEDULE_ID,
+    TOPIC,
+    TOPIC_ANY,
+    TZ,
+    WHEN,
+    WHEN_REQUIRED,
+)
 from bot.scheduler import cron_trigger, next_fire
-from bot.store.schema import fires, schedules, workspaces
+from bot.store.schema import fires, schedules
 from bot.timespec import SpecError, format_duration, parse_duration, parse_spec, parse_timezone
 
 PREVIEW = 5
@@ -193,9 +208,9 @@ async def list_schedules(ctx: Context, inv: Invocation) -> Reply:
         if row["paused"]:
             state = "paused"
         else:
-            nxt = ctx.jobs.next_run(f"schedule:{row['id']}")
+            nxt = ctx.jobs.next_run(firing.job_id(row["id"]))
             state = f"next: {local(nxt, row['timezone'])}" if nxt else "no upcoming run"
-        problems = missed.get(f"schedule:{row['id']}", 0)
+        problems = missed.get(firing.job_id(row["id"]), 0)
         warn = (
             f" · {problems} missed or failed (see `/schedule preview {row['id']}`)"
             if problems
@@ -244,7 +259,7 @@ async def _set_paused(ctx: Context, inv: Invocation, paused: bool) -> Reply:
         return Reply.text(
             f"Schedule #{schedule_id} paused. `/schedule resume {schedule_id}` restarts it."
         )
-    nxt = ctx.jobs.next_run(f"schedule:{schedule_id}")
+    nxt = ctx.jobs.next_run(firing.job_id(schedule_id))
     when = f" Next drop: {local(nxt, row['timezone'])}." if nxt else ""
     return Reply.text(f"Schedule #{schedule_id} resumed.{when}", tone=Tone.GOOD)
 
@@ -294,7 +309,7 @@ async def preview(ctx: Context, inv: Invocation) -> Reply:
             history[row["id"]] = (
                 await conn.execute(
                     select(fires.c.local_time, fires.c.status, fires.c.detail)
-                    .where(fires.c.job == f"schedule:{row['id']}")
+                    .where(fires.c.job == firing.job_id(row["id"]))
                     .order_by(fires.c.fire_time.desc())
                     .limit(3)
                 )
@@ -390,41 +405,53 @@ async def suggest_ids(ctx: Context, ref: MemberRef, typed: str) -> list[tuple[st
     return out[:25]
 
 
-async def set_reward_role(ctx: Context, inv: Invocation) -> Reply:
-    """A role the week's top 3 hold until the next digest (Discord); off removes it."""
-    role = str(inv.options["role"])
-    platform, workspace_id = _scope(inv)
-    async with ctx.engine.begin() as conn:
-        await conn.execute(
-            update(workspaces)
-            .where(workspaces.c.platform == platform, workspaces.c.workspace_id == workspace_id)
-            .values(reward_role=None if role == "off" else role)
-        )
-    if role == "off":
-        return Reply.text("No reward role: the weekly digest still announces the winners.")
-    return Reply.text(
-        f"Each Monday's digest gives <@&{role}> to last week's top 3 and takes it from the "
-        "previous holders. The bot needs Manage Roles, and its own role must sit above that "
-        "role. On platforms without roles the digest's announcement is the reward.",
-        tone=Tone.GOOD,
-    )
-
-
-async def set_timezone(ctx: Context, inv: Invocation) -> Reply:
-    try:
-        zone = parse_timezone(str(inv.options["tz"]))
-    except SpecError as exc:
-        raise CommandError(str(exc)) from None
-    platform, workspace_id = _scope(inv)
-    async with ctx.engine.begin() as conn:
-        await conn.execute(
-            update(workspaces)
-            .where(workspaces.c.platform == platform, workspaces.c.workspace_id == workspace_id)
-            .values(timezone=zone)
-        )
-    await ctx.jobs.refresh()
-    return Reply.text(
-        f"This workspace's time zone is now {zone}. New schedules use it unless they say "
-        "`tz:`; weekly boards start on Monday there.",
-        tone=Tone.GOOD,
-    )
+FEATURE = Feature(
+    "schedules",
+    commands=(
+        CommandSpec(
+            "schedule add",
+            "Schedule question drops in a channel",
+            add,
+            (WHEN_REQUIRED, CHANNEL, TZ, TOPIC, DIFFICULTY, KIND_MIX, REVEAL),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule list",
+            "Every schedule with its next run",
+            list_schedules,
+            (),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule edit",
+            "Change a schedule (only the options you give)",
+            edit,
+            (SCHEDULE_ID, WHEN, CHANNEL, TZ, TOPIC_ANY, DIFFICULTY_ANY, KIND_MIX, REVEAL),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule pause",
+            "Stop a schedule's drops until resumed",
+            pause,
+            (SCHEDULE_ID,),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "schedule resume", "Restart a paused schedule", resume, (SCHEDULE_ID,), Permission.ADMIN
+        ),
+        CommandSpec(
+            "schedule remove", "Delete a schedule", remove, (SCHEDULE_ID,), Permission.ADMIN
+        ),
+        CommandSpec(
+            "schedule preview",
+            "The next 5 drop times, in local time (a schedule, or a `when` to try)",
+            preview,
+            (replace(SCHEDULE_ID, required=False), WHEN, TZ),
+            Permission.ADMIN,
+        ),
+        CommandSpec("next", "When the next drop in this channel comes", next_drop),
+    ),
+    jobs=(firing.planned,),
+    on_start=(firing.catch_up,),
+    suggestions={"schedules": suggest_ids},
+)

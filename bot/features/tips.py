@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.chat import Card, Field, Reply, Tone
 from bot.context import Context
 from bot.features.drops import topic_name
-from bot.handlers import CommandError, Invocation
+from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option
+from bot.options import TOPIC
 from questions.extras import TIP_CATEGORIES, study_resources, tips
 
 CATEGORY_NAMES = {
@@ -61,3 +62,19 @@ async def resources_command(ctx: Context, inv: Invocation) -> Reply:
     return Reply(
         card=Card(title=f"Study resources · {topic_name(topic)}", fields=fields, tone=Tone.INFO)
     )
+
+
+FEATURE = Feature(
+    "tips",
+    commands=(
+        CommandSpec(
+            "tip",
+            "An interview tip",
+            tip_command,
+            (Option("category", "What the tip is about", Kind.CHOICE, TIP_CATEGORIES),),
+        ),
+        CommandSpec(
+            "resources", "Books, courses and datasets to study a topic", resources_command, (TOPIC,)
+        ),
+    ),
+)

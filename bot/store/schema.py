@@ -85,6 +85,7 @@ members = Table(
     Column("display_name", String(200), nullable=False),
     Column("first_seen", UTCDateTime(), nullable=False),
     Column("last_seen", UTCDateTime(), nullable=False),
+    Column("welcomed_at", UTCDateTime(), nullable=True),  # the one first-contact welcome
 )
 
 questions = Table(

@@ -1,4 +1,4 @@
-"""Small statements shared by features: upserts and score aggregates."""
+"""SQL that features share: portable upserts, score rows, member scopes, the name join."""
 
 from __future__ import annotations
 

@@ -89,13 +89,13 @@ Overfitting is fitting noise: the validation gap grows.
 as admin
 /reveal
 as bob
-react 👍 m6
+react 👍 m7
 /leaderboard
 """
     out = await _session(script, tmp_path)
     assert "Saved your answer (8 words)" in out
     assert "@alice's answer" in out and "Model answer" in out
-    assert "bob reacted 👍 to m6" in out
+    assert "bob reacted 👍 to m7" in out
     assert "🥇 alice: 7 pts" in out
 
 
@@ -215,3 +215,13 @@ def test_mock_round_check_in_and_feedback_in_the_console(tmp_path: Path) -> None
     assert "Sent privately to your partner" in out
     assert "Feedback from ann" in out
     assert "Completion" in out and "20% (1 of 5 confirmed)" in out
+
+
+def test_ping_button_form_and_timer_in_the_console(tmp_path: Path) -> None:
+    """`/ping`, its button, its form and its timer, as a newcomer would try them."""
+    script = "as alice\n/ping\npress 1\n5\nadvance 6m\n"
+    result = _studybot("run", "--sim-clock", "--db", str(tmp_path / "ping.db"), script=script)
+    assert result.returncode == 0, result.stderr
+    assert "Pong" in result.stdout
+    assert "direct message in 5 minute(s)" in result.stdout
+    assert "Pong, later" in result.stdout

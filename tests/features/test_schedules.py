@@ -10,7 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.context import Context
+from bot.features import FEATURES, firing
+from bot.handlers import Feature
 from bot.ports import ManualClock, MemoryPlatform
+from bot.registry import Registry
 from bot.scheduler import cron_trigger, fire_times
 from bot.store.schema import drops, fires, schedules
 from bot.timespec import parse_spec
@@ -271,7 +274,7 @@ async def test_pause_stops_and_resume_does_not_backfill(chat: Chat) -> None:
     assert _drops(chat) == []
     reply = await chat.run("/schedule resume 1", as_=chat.admin)
     assert reply.card and "Next drop: Wed 07 Jan 2026 10:00 UTC" in reply.card.body
-    await chat.app.jobs.catch_up()
+    await firing.catch_up(chat.app.ctx)
     assert _drops(chat) == []
     await chat.advance(timedelta(days=1))
     assert len(_drops(chat)) == 1
@@ -359,8 +362,8 @@ async def test_a_timer_runs_once_even_across_a_restart(database_url: str) -> Non
     async def remember(_ctx: Context, payload: Mapping[str, object]) -> None:
         seen.append(payload)
 
-    first = await make_chat(database_url, clock=clock)
-    first.app.jobs.on("remember", remember)
+    wired = Registry.of((*FEATURES, Feature("remember", timers={"remember": remember})))
+    first = await make_chat(database_url, clock=clock, features=wired)
     await first.app.jobs.schedule_at(
         key="remind:alice",
         when=clock.now() + timedelta(hours=2),
@@ -370,8 +373,7 @@ async def test_a_timer_runs_once_even_across_a_restart(database_url: str) -> Non
         workspace_id="w1",
     )
     await first.app.close()
-    second = await make_chat(database_url, clock=clock)
-    second.app.jobs.on("remember", remember)
+    second = await make_chat(database_url, clock=clock, features=wired)
     await second.app.jobs.refresh()
     try:
         await second.advance(timedelta(hours=3))

@@ -1,9 +1,22 @@
 """Mock-interview pairings: opt-in profiles, rounds, private spaces, interviewer-only packets,
-check-ins and scored feedback. Who is grouped with whom is bot/matching.py's job."""
+check-ins and scored feedback. Who is grouped with whom is bot/matching.py's job.
 
-from bot.features.mocks.common import FOLLOW_UP_ACTION, ROUND_FORM
-from bot.features.mocks.followup import follow_up, on_action, on_feedback, report_command
+The feature's entry points are declared here (``FEATURE``): its commands, the ``mock``
+prefix of its buttons and forms, its follow-up timer and its weekly round jobs.
+"""
+
+from bot.chat import FormSubmit, Reply
+from bot.context import Context
+from bot.features.mocks.followup import (
+    FOLLOW_UP_ACTION,
+    follow_up,
+    on_action,
+    on_feedback,
+    report_command,
+)
+from bot.features.mocks.policy import round_job_id
 from bot.features.mocks.profiles import (
+    ROUND_FORM,
     block_command,
     join_command,
     leave_command,
@@ -14,8 +27,76 @@ from bot.features.mocks.profiles import (
     why_command,
 )
 from bot.features.mocks.rounds import notice, round_now_command, run_round, settings_command
+from bot.features.mocks.timing import planned
+from bot.handlers import CommandSpec, Feature, Kind, Option, Permission
+from bot.options import CHANNEL
+
+PREFIX = "mock"  # mock:join, mock:<group>:<yes|notyet|no|feedback>, mock:<group>:feedback:<kind>
+
+
+async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
+    """The opt-in form, or a partner's feedback form."""
+    if submit.form_id == ROUND_FORM:
+        return await on_join_form(ctx, submit)
+    return await on_feedback(ctx, submit)
+
+
+FEATURE = Feature(
+    "mocks",
+    commands=(
+        CommandSpec(
+            "mock join", "Opt in to mock interviews (a form: level, focus, times)", join_command
+        ),
+        CommandSpec("mock leave", "Stop taking part in mock interviews", leave_command),
+        CommandSpec(
+            "mock pause",
+            "No pairing until a date",
+            pause_command,
+            (Option("until", "The date to resume, YYYY-MM-DD", required=True),),
+        ),
+        CommandSpec("mock skip", "Sit out the next round only", skip_command),
+        CommandSpec("mock status", "Your profile, the next round and your history", status_command),
+        CommandSpec(
+            "mock block",
+            "Never be matched with this member (private)",
+            block_command,
+            (Option("member", "Who", Kind.MEMBER, required=True),),
+        ),
+        CommandSpec("mock why", "Why you got your partner", why_command),
+        CommandSpec(
+            "mock settings",
+            "Where and when mock rounds happen",
+            settings_command,
+            (
+                CHANNEL,
+                Option("day", "Weekday of the round, e.g. mon", positional=False),
+                Option("time", "HH:MM in the workspace's time zone", positional=False),
+            ),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "mock round",
+            "Make this round's pairs now",
+            round_now_command,
+            (Option("when", "now", Kind.CHOICE, ("now",), required=True),),
+            Permission.ADMIN,
+        ),
+        CommandSpec(
+            "mock report",
+            "Rounds, pairs, completion, scores, repeats, waiting",
+            report_command,
+            (),
+            Permission.ADMIN,
+        ),
+    ),
+    actions={PREFIX: on_action},
+    forms={PREFIX: on_form},
+    timers={FOLLOW_UP_ACTION: follow_up},
+    jobs=(planned,),
+)
 
 __all__ = [
+    "FEATURE",
     "FOLLOW_UP_ACTION",
     "ROUND_FORM",
     "block_command",
@@ -28,6 +109,7 @@ __all__ = [
     "on_join_form",
     "pause_command",
     "report_command",
+    "round_job_id",
     "round_now_command",
     "run_round",
     "settings_command",

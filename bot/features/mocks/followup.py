@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
 from bot.chat import (
@@ -23,17 +27,10 @@ from bot.chat import (
     Tone,
 )
 from bot.context import Context, workspace_tz
-from bot.features.mocks.common import (
-    ASK_AGAIN_AFTER,
-    FOLLOW_UP_ACTION,
-    MISSED_TO_PAUSE,
-    display_names,
-    dm,
-    load_group,
-    partners,
-)
+from bot.features.mocks.groups import MockGroup, display_names, dm, load_group
+from bot.features.mocks.policy import MISSED_TO_PAUSE, pauses_after
 from bot.handlers import Invocation
-from bot.store import ops
+from bot.store import sql
 from bot.store.schema import (
     mock_checkins,
     mock_feedback,
@@ -44,6 +41,41 @@ from bot.store.schema import (
 )
 from questions.extras import rubrics
 
+FOLLOW_UP_ACTION = "mock-follow-up"  # the timer that asks whether a session happened
+ASK_AGAIN_AFTER = timedelta(hours=48)
+
+_CHECKIN = re.compile(r"^mock:(\d+):(yes|notyet|no|feedback)$")
+
+
+class FeedbackError(ValueError):
+    """The feedback form cannot be sent as filled in; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Rubric feedback for a partner, checked."""
+
+    scores: tuple[tuple[str, int], ...]  # (dimension, 1..4), in the rubric's order
+    strength: str
+    improve: str
+
+
+@dataclass(frozen=True)
+class MockStats:
+    """A workspace's mock interviews in numbers, for /mock report."""
+
+    rounds: int
+    groups: int
+    trios: int
+    repeats: int  # groups with a pair who met within the matcher's memory
+    answers: tuple[str | None, ...]  # one per check-in: yes, no, notyet, or None (not asked)
+    scores: tuple[Mapping[str, int], ...]  # one per feedback given: dimension → 1..4
+    opted_in: int
+    waiting: int  # opted in but not placed, after the last round
+
+
+# --- did it happen ---------------------------------------------------------------------------
+
 
 async def follow_up(ctx: Context, payload: Mapping[str, object]) -> None:
     """After the session window: ask each member who has not answered whether it happened."""
@@ -53,44 +85,37 @@ async def follow_up(ctx: Context, payload: Mapping[str, object]) -> None:
         group = await load_group(conn, group_id)
         if group is None:
             return
-        pending = (
-            await conn.scalars(
-                select(mock_checkins.c.user_id).where(
-                    mock_checkins.c.group_id == group_id,
-                    (mock_checkins.c.answer.is_(None)) | (mock_checkins.c.answer == "notyet"),
-                )
-            )
-        ).all()
-        names = await display_names(
-            conn,
-            group["platform"],
-            group["workspace_id"],
-            [m for m in (group["interviewer"], group["candidate"], group["observer"]) if m],
-        )
+        pending = await _unanswered(conn, group_id)
+        names = await display_names(conn, group.platform, group.workspace_id, group.members)
     for user in pending:
-        if only is not None and user != only:
-            continue
-        others = " and ".join(names[p] for p in partners(group, user))
-        await dm(
-            ctx,
-            MemberRef(group["platform"], group["workspace_id"], user),
-            Card(
-                title="Did your mock interview happen?",
-                body=f"Your mock with {others} (round {group['round_id']}).",
-                buttons=(
-                    Button("Yes", f"mock:{group_id}:yes", Style.SUCCESS),
-                    Button("Not yet", f"mock:{group_id}:notyet"),
-                    Button("No", f"mock:{group_id}:no", Style.DANGER),
-                ),
-                tone=Tone.QUESTION,
-            ),
-        )
+        if only is None or user == only:
+            await dm(ctx, group.ref(user), _did_it_happen(group, user, names))
 
 
-_CHECKIN = re.compile(r"^mock:(\d+):(yes|notyet|no|feedback)$")
+async def _unanswered(conn: AsyncConnection, group_id: int) -> Sequence[str]:
+    query = select(mock_checkins.c.user_id).where(
+        mock_checkins.c.group_id == group_id,
+        (mock_checkins.c.answer.is_(None)) | (mock_checkins.c.answer == "notyet"),
+    )
+    return (await conn.scalars(query)).all()
+
+
+def _did_it_happen(group: MockGroup, user: str, names: Mapping[str, str]) -> Card:
+    others = " and ".join(names[p] for p in group.partners_of(user))
+    return Card(
+        title="Did your mock interview happen?",
+        body=f"Your mock with {others} (round {group.round_id}).",
+        buttons=(
+            Button("Yes", f"mock:{group.id}:yes", Style.SUCCESS),
+            Button("Not yet", f"mock:{group.id}:notyet"),
+            Button("No", f"mock:{group.id}:no", Style.DANGER),
+        ),
+        tone=Tone.QUESTION,
+    )
 
 
 async def on_action(ctx: Context, action: Action) -> Reply:
+    """A check-in button: yes, not yet, no, or Give feedback after a yes."""
     match = _CHECKIN.match(action.action_id)
     if match is None:
         return Reply.error("That button is no longer understood.")
@@ -98,80 +123,93 @@ async def on_action(ctx: Context, action: Action) -> Reply:
     ref = action.member.ref
     async with ctx.engine.begin() as conn:
         group = await load_group(conn, group_id)
-        checkin = (
-            (
-                await conn.execute(
-                    select(mock_checkins).where(
-                        mock_checkins.c.group_id == group_id,
-                        mock_checkins.c.user_id == ref.user_id,
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
+        checkin = await _checkin(conn, group_id, ref.user_id)
         if group is None or checkin is None:
             return Reply.error("That mock interview is not yours.")
         if answer == "feedback":
-            if checkin["answer"] != "yes":
-                return Reply.text("Say it happened first.")
-            kind = await conn.scalar(
-                select(mock_packets.c.kind).where(
-                    mock_packets.c.group_id == group_id, mock_packets.c.interviewer == ref.user_id
-                )
-            )
-            return Reply(form=_feedback_form(group_id, kind or "technical"))
-        if checkin["answer"] in ("yes", "no"):
+            return await _open_feedback(conn, group_id, ref.user_id, answered=checkin.answer)
+        if checkin.answer in ("yes", "no"):
             return Reply.text("You already answered; thanks.")
-        await conn.execute(
-            update(mock_checkins)
-            .where(
-                mock_checkins.c.group_id == group_id,
-                mock_checkins.c.user_id == ref.user_id,
-            )
-            .values(answer=answer)
-        )
-        where = [*ops.of_workspace(mock_profiles, ref), mock_profiles.c.user_id == ref.user_id]
-        missed = 0
-        if answer == "yes":
-            await conn.execute(update(mock_profiles).where(*where).values(missed_in_row=0))
-            tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
-            await ops.add_score(
-                conn,
-                member=ref,
-                topic="mock",
-                at=ctx.clock.now(),
-                tz=tz,
-                points=scoring.MOCK_COMPLETED,
-            )
-        elif answer == "no":
-            await conn.execute(
-                update(mock_profiles)
-                .where(*where)
-                .values(missed_in_row=mock_profiles.c.missed_in_row + 1)
-            )
-            missed = int(
-                await conn.scalar(select(mock_profiles.c.missed_in_row).where(*where)) or 0
-            )
-            if missed >= MISSED_TO_PAUSE:
-                await conn.execute(update(mock_profiles).where(*where).values(active=False))
+        missed = await _record_answer(ctx, conn, group_id=group_id, ref=ref, answer=answer)
     if answer == "notyet":
-        await ctx.jobs.schedule_at(
-            key=f"mock-follow-up:{group_id}:{ref.user_id}",
-            when=ctx.clock.now() + ASK_AGAIN_AFTER,
-            action=FOLLOW_UP_ACTION,
-            payload={"group_id": group_id, "user_id": ref.user_id},
-            platform=ref.platform,
-            workspace_id=ref.workspace_id,
-        )
+        await _ask_again_later(ctx, group_id, ref)
         return Reply.text("No problem: I'll ask again in two days.")
     if answer == "no":
-        if missed >= MISSED_TO_PAUSE:
-            return Reply.text(
-                f"Thanks for saying. That's {MISSED_TO_PAUSE} missed sessions in a row, so I've "
-                "paused your mock interviews. `/mock join` resumes them whenever you're ready."
-            )
-        return Reply.text("Thanks for saying; I hope the next one works out.")
+        return _missed_reply(missed)
+    return _completed_reply(group_id)
+
+
+async def _checkin(conn: AsyncConnection, group_id: int, user_id: str) -> Row[Any] | None:
+    """The member's check-in for the group (its ``answer`` None until they answer)."""
+    query = select(mock_checkins.c.answer).where(
+        mock_checkins.c.group_id == group_id, mock_checkins.c.user_id == user_id
+    )
+    return (await conn.execute(query)).first()
+
+
+async def _open_feedback(
+    conn: AsyncConnection, group_id: int, user_id: str, *, answered: str | None
+) -> Reply:
+    if answered != "yes":
+        return Reply.text("Say it happened first.")
+    kind = await conn.scalar(
+        select(mock_packets.c.kind).where(
+            mock_packets.c.group_id == group_id, mock_packets.c.interviewer == user_id
+        )
+    )
+    return Reply(form=_feedback_form(group_id, kind or "technical"))
+
+
+async def _record_answer(
+    ctx: Context, conn: AsyncConnection, *, group_id: int, ref: MemberRef, answer: str
+) -> int:
+    """Save the answer. Yes earns points and clears missed sessions; no counts one, and
+    pauses the member at MISSED_TO_PAUSE. Returns the missed sessions in a row after a no."""
+    await conn.execute(
+        update(mock_checkins)
+        .where(mock_checkins.c.group_id == group_id, mock_checkins.c.user_id == ref.user_id)
+        .values(answer=answer)
+    )
+    where = [*sql.of_workspace(mock_profiles, ref), mock_profiles.c.user_id == ref.user_id]
+    if answer == "yes":
+        await conn.execute(update(mock_profiles).where(*where).values(missed_in_row=0))
+        tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
+        await sql.add_score(
+            conn, member=ref, topic="mock", at=ctx.clock.now(), tz=tz, points=scoring.MOCK_COMPLETED
+        )
+        return 0
+    if answer != "no":
+        return 0
+    await conn.execute(
+        update(mock_profiles).where(*where).values(missed_in_row=mock_profiles.c.missed_in_row + 1)
+    )
+    missed = int(await conn.scalar(select(mock_profiles.c.missed_in_row).where(*where)) or 0)
+    if pauses_after(missed):
+        await conn.execute(update(mock_profiles).where(*where).values(active=False))
+    return missed
+
+
+async def _ask_again_later(ctx: Context, group_id: int, ref: MemberRef) -> None:
+    await ctx.jobs.schedule_at(
+        key=f"mock-follow-up:{group_id}:{ref.user_id}",
+        when=ctx.clock.now() + ASK_AGAIN_AFTER,
+        action=FOLLOW_UP_ACTION,
+        payload={"group_id": group_id, "user_id": ref.user_id},
+        platform=ref.platform,
+        workspace_id=ref.workspace_id,
+    )
+
+
+def _missed_reply(missed: int) -> Reply:
+    if pauses_after(missed):
+        return Reply.text(
+            f"Thanks for saying. That's {MISSED_TO_PAUSE} missed sessions in a row, so I've "
+            "paused your mock interviews. `/mock join` resumes them whenever you're ready."
+        )
+    return Reply.text("Thanks for saying; I hope the next one works out.")
+
+
+def _completed_reply(group_id: int) -> Reply:
     return Reply(
         card=Card(
             title="Great: +20 points",
@@ -180,6 +218,9 @@ async def on_action(ctx: Context, action: Action) -> Reply:
             tone=Tone.GOOD,
         )
     )
+
+
+# --- feedback --------------------------------------------------------------------------------
 
 
 def _feedback_form(group_id: int, kind: str) -> Form:
@@ -201,157 +242,199 @@ def _feedback_form(group_id: int, kind: str) -> Form:
     )
 
 
-async def on_feedback(ctx: Context, submit: FormSubmit) -> Reply:
-    parts = submit.form_id.split(":")
-    group_id, kind = int(parts[1]), parts[3]
-    dims = [d.name for d in rubrics()[kind].dimensions]
-    raw = submit.values.get("scores", "").replace(",", " ").split()
+def read_feedback(values: Mapping[str, str], dims: Sequence[str]) -> Feedback:
+    """The feedback form's values: a score from 1 to 4 per rubric dimension, in order, one
+    strength and one thing to improve. Raises FeedbackError saying what to fix."""
+    raw = values.get("scores", "").replace(",", " ").split()
     if len(raw) != len(dims) or any(s not in ("1", "2", "3", "4") for s in raw):
-        return Reply.error(
+        raise FeedbackError(
             f"Scores: give {len(dims)} numbers from 1 to 4, one per dimension in order "
-            f"({', '.join(dims)}); got `{submit.values.get('scores', '')}`. Nothing was sent; "
+            f"({', '.join(dims)}); got `{values.get('scores', '')}`. Nothing was sent; "
             "press Give feedback again."
         )
-    strength = submit.values.get("strength", "").strip()
-    improve = submit.values.get("improve", "").strip()
+    strength = values.get("strength", "").strip()
+    improve = values.get("improve", "").strip()
     if not strength or not improve:
-        return Reply.error("Give one strength and one thing to improve. Nothing was sent.")
+        raise FeedbackError("Give one strength and one thing to improve. Nothing was sent.")
+    scores = tuple(zip(dims, (int(s) for s in raw), strict=True))
+    return Feedback(scores=scores, strength=strength, improve=improve)
+
+
+def feedback_card(giver: str, feedback: Feedback) -> Card:
+    """What the partner receives, privately."""
+    return Card(
+        title=f"Feedback from {giver}",
+        fields=(
+            *(Field(d, f"{s}/4") for d, s in feedback.scores),
+            Field("What went well", feedback.strength),
+            Field("To improve", feedback.improve),
+        ),
+        tone=Tone.GOOD,
+    )
+
+
+async def on_feedback(ctx: Context, submit: FormSubmit) -> Reply:
+    """The feedback form: checked, kept once per member and session, sent to the partner."""
+    parts = submit.form_id.split(":")
+    group_id, kind = int(parts[1]), parts[3]
+    try:
+        feedback = read_feedback(submit.values, [d.name for d in rubrics()[kind].dimensions])
+    except FeedbackError as exc:
+        return Reply.error(str(exc))
     ref = submit.member.ref
     async with ctx.engine.begin() as conn:
         group = await load_group(conn, group_id)
-        if group is None or ref.user_id not in (
-            group["interviewer"],
-            group["candidate"],
-            group["observer"],
-        ):
+        if group is None or ref.user_id not in group.members:
             return Reply.error("That mock interview is not yours.")
-        to = (
-            await conn.scalar(
-                select(mock_packets.c.candidate).where(
-                    mock_packets.c.group_id == group_id,
-                    mock_packets.c.interviewer == ref.user_id,
-                )
-            )
-        ) or partners(group, ref.user_id)[0]
-        added = await ops.insert_ignore(
-            conn,
-            mock_feedback,
-            {
-                "group_id": group_id,
-                "platform": ref.platform,
-                "workspace_id": ref.workspace_id,
-                "user_id": ref.user_id,
-                "to_user_id": to,
-                "kind": kind,
-                "scores": json.dumps(dict(zip(dims, (int(s) for s in raw), strict=True))),
-                "strength": strength,
-                "improve": improve,
-                "created_at": ctx.clock.now(),
-            },
-            keys=("group_id", "user_id"),
-        )
-        if not added:
+        to = await _feedback_receiver(conn, group, ref.user_id)
+        saved = await _save_feedback(ctx, conn, group_id, ref, to=to, kind=kind, feedback=feedback)
+        if not saved:
             return Reply.text("You already sent feedback for this session; thanks.")
-        tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
-        await ops.add_score(
-            conn, member=ref, topic="mock", at=ctx.clock.now(), tz=tz, points=scoring.FEEDBACK_GIVEN
-        )
-        await conn.execute(
-            update(mock_checkins)
-            .where(
-                mock_checkins.c.group_id == group_id,
-                mock_checkins.c.user_id == ref.user_id,
-            )
-            .values(feedback_given=True)
-        )
-        giver = (await display_names(conn, ref.platform, ref.workspace_id, [ref.user_id]))[
-            ref.user_id
-        ]
+        names = await display_names(conn, ref.platform, ref.workspace_id, [ref.user_id])
     await dm(
         ctx,
         MemberRef(ref.platform, ref.workspace_id, to),
-        Card(
-            title=f"Feedback from {giver}",
-            fields=(
-                *(Field(d, f"{s}/4") for d, s in zip(dims, raw, strict=True)),
-                Field("What went well", strength),
-                Field("To improve", improve),
-            ),
-            tone=Tone.GOOD,
-        ),
+        feedback_card(names[ref.user_id], feedback),
     )
     return Reply.text(
         "Sent privately to your partner. +10 points for giving feedback.", tone=Tone.GOOD
     )
 
 
-async def report_command(ctx: Context, inv: Invocation) -> Reply:
-    ref = inv.member.ref
-    async with ctx.engine.connect() as conn:
-        rounds = int(
-            await conn.scalar(select(func.count()).where(*ops.of_workspace(mock_rounds, ref))) or 0
+async def _feedback_receiver(conn: AsyncConnection, group: MockGroup, user_id: str) -> str:
+    """Whom the member interviewed (or, failing a packet, their first partner)."""
+    interviewed = await conn.scalar(
+        select(mock_packets.c.candidate).where(
+            mock_packets.c.group_id == group.id, mock_packets.c.interviewer == user_id
         )
-        groups = (
-            await conn.execute(
-                select(mock_groups.c.id, mock_groups.c.observer, mock_groups.c.repeat).where(
-                    *ops.of_workspace(mock_groups, ref)
-                )
-            )
-        ).all()
-        answers = (
-            (
-                await conn.execute(
-                    select(mock_checkins.c.answer).where(*ops.of_workspace(mock_checkins, ref))
-                )
-            )
-            .scalars()
-            .all()
-        )
-        feedback = (
-            await conn.scalars(
-                select(mock_feedback.c.scores).where(*ops.of_workspace(mock_feedback, ref))
-            )
-        ).all()
-        waiting = await conn.scalar(
-            select(mock_rounds.c.waiting)
-            .where(*ops.of_workspace(mock_rounds, ref))
-            .order_by(mock_rounds.c.id.desc())
-            .limit(1)
-        )
-        opted = int(
-            await conn.scalar(
-                select(func.count()).where(
-                    *ops.of_workspace(mock_profiles, ref), mock_profiles.c.active.is_(True)
-                )
-            )
-            or 0
-        )
-    asked = [a for a in answers if a is not None]
-    completion = (
-        (
-            f"{round(100 * asked.count('yes') / len(answers))}% "
-            f"({asked.count('yes')} of {len(answers)} confirmed)"
-        )
-        if answers
-        else "-"
     )
-    totals: dict[str, list[int]] = {}
-    for text in feedback:
-        for dim, score in json.loads(text).items():
-            totals.setdefault(dim, []).append(score)
-    averages = " · ".join(f"{d} {sum(v) / len(v):.1f}" for d, v in totals.items()) or "-"
-    repeats = sum(1 for g in groups if g.repeat)
-    return Reply(
-        card=Card(
-            title="Mock interviews report",
-            fields=(
-                Field("Rounds", str(rounds)),
-                Field("Groups", f"{len(groups)} ({sum(1 for g in groups if g.observer)} trios)"),
-                Field("Completion", completion),
-                Field("Average rubric scores", averages),
-                Field("Repeat rate", f"{round(100 * repeats / len(groups))}%" if groups else "-"),
-                Field("People", f"{opted} opted in; {waiting or 0} waiting after the last round"),
-            ),
-            tone=Tone.INFO,
+    return interviewed or group.partners_of(user_id)[0]
+
+
+async def _save_feedback(
+    ctx: Context,
+    conn: AsyncConnection,
+    group_id: int,
+    ref: MemberRef,
+    *,
+    to: str,
+    kind: str,
+    feedback: Feedback,
+) -> bool:
+    """Keep the feedback and give the points, unless the member already sent it."""
+    added = await sql.insert_ignore(
+        conn,
+        mock_feedback,
+        {
+            "group_id": group_id,
+            "platform": ref.platform,
+            "workspace_id": ref.workspace_id,
+            "user_id": ref.user_id,
+            "to_user_id": to,
+            "kind": kind,
+            "scores": json.dumps(dict(feedback.scores)),
+            "strength": feedback.strength,
+            "improve": feedback.improve,
+            "created_at": ctx.clock.now(),
+        },
+        keys=("group_id", "user_id"),
+    )
+    if not added:
+        return False
+    tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
+    await sql.add_score(
+        conn, member=ref, topic="mock", at=ctx.clock.now(), tz=tz, points=scoring.FEEDBACK_GIVEN
+    )
+    await conn.execute(
+        update(mock_checkins)
+        .where(mock_checkins.c.group_id == group_id, mock_checkins.c.user_id == ref.user_id)
+        .values(feedback_given=True)
+    )
+    return True
+
+
+# --- the admin report ------------------------------------------------------------------------
+
+
+async def report_command(ctx: Context, inv: Invocation) -> Reply:
+    async with ctx.engine.connect() as conn:
+        stats = await _stats(conn, inv.member.ref)
+    return Reply(card=report_card(stats))
+
+
+async def _stats(conn: AsyncConnection, ref: MemberRef) -> MockStats:
+    rounds = await conn.scalar(select(func.count()).where(*sql.of_workspace(mock_rounds, ref)))
+    groups = (
+        await conn.execute(
+            select(mock_groups.c.observer, mock_groups.c.repeat).where(
+                *sql.of_workspace(mock_groups, ref)
+            )
         )
+    ).all()
+    answers = (
+        await conn.scalars(
+            select(mock_checkins.c.answer).where(*sql.of_workspace(mock_checkins, ref))
+        )
+    ).all()
+    feedback = (
+        await conn.scalars(
+            select(mock_feedback.c.scores).where(*sql.of_workspace(mock_feedback, ref))
+        )
+    ).all()
+    waiting = await conn.scalar(
+        select(mock_rounds.c.waiting)
+        .where(*sql.of_workspace(mock_rounds, ref))
+        .order_by(mock_rounds.c.id.desc())
+        .limit(1)
+    )
+    opted_in = await conn.scalar(
+        select(func.count()).where(
+            *sql.of_workspace(mock_profiles, ref), mock_profiles.c.active.is_(True)
+        )
+    )
+    return MockStats(
+        rounds=int(rounds or 0),
+        groups=len(groups),
+        trios=sum(1 for g in groups if g.observer),
+        repeats=sum(1 for g in groups if g.repeat),
+        answers=tuple(answers),
+        scores=tuple(json.loads(text) for text in feedback),
+        opted_in=int(opted_in or 0),
+        waiting=int(waiting or 0),
+    )
+
+
+def completion(answers: Sequence[str | None]) -> str:
+    """The share of check-ins confirmed as happened, or "-" before any."""
+    if not answers:
+        return "-"
+    yes = answers.count("yes")
+    return f"{round(100 * yes / len(answers))}% ({yes} of {len(answers)} confirmed)"
+
+
+def average_scores(scores: Iterable[Mapping[str, int]]) -> str:
+    """The mean score per rubric dimension over all feedback, or "-" before any."""
+    totals: dict[str, list[int]] = {}
+    for given in scores:
+        for dim, score in given.items():
+            totals.setdefault(dim, []).append(score)
+    return " · ".join(f"{d} {sum(v) / len(v):.1f}" for d, v in totals.items()) or "-"
+
+
+def report_card(stats: MockStats) -> Card:
+    repeat_rate = f"{round(100 * stats.repeats / stats.groups)}%" if stats.groups else "-"
+    return Card(
+        title="Mock interviews report",
+        fields=(
+            Field("Rounds", str(stats.rounds)),
+            Field("Groups", f"{stats.groups} ({stats.trios} trios)"),
+            Field("Completion", completion(stats.answers)),
+            Field("Average rubric scores", average_scores(stats.scores)),
+            Field("Repeat rate", repeat_rate),
+            Field(
+                "People",
+                f"{stats.opted_in} opted in; {stats.waiting} waiting after the last round",
+            ),
+        ),
+        tone=Tone.INFO,
     )

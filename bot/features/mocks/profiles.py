@@ -11,11 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Card, Field, Form, FormField, FormSubmit, MemberRef, Reply, Tone
 from bot.context import Context, workspace_tz
-from bot.features.mocks.common import ROUND_FORM, display_names, groups_of, partners
+from bot.features.mocks.groups import display_names, groups_of
+from bot.features.mocks.policy import Profile, round_job_id
 from bot.handlers import CommandError, Invocation
-from bot.store import ops
+from bot.store import sql
 from bot.store.schema import mock_blocks, mock_profiles
 from bot.timespec import SpecError, parse_availability, parse_timezone
+
+ROUND_FORM = "mock:join"  # the opt-in form
 
 _LEVELS = {"junior": "junior", "mid": "mid", "middle": "mid", "senior": "senior"}
 _FOCUS = {
@@ -117,7 +120,7 @@ async def on_join_form(ctx: Context, submit: FormSubmit) -> Reply:
             values = _profile_values(submit.values, default_tz)
         except CommandError as exc:
             return Reply.error(str(exc))
-        await ops.upsert(
+        await sql.upsert(
             conn,
             mock_profiles,
             {
@@ -153,40 +156,61 @@ async def on_join_form(ctx: Context, submit: FormSubmit) -> Reply:
     )
 
 
-async def _profile(conn: AsyncConnection, ref: MemberRef) -> RowMapping | None:
-    return (
-        (
-            await conn.execute(
-                select(mock_profiles).where(
-                    *ops.of_workspace(mock_profiles, ref),
-                    mock_profiles.c.user_id == ref.user_id,
-                )
-            )
-        )
-        .mappings()
-        .first()
+def profile_of(row: RowMapping) -> Profile:
+    paused_until = row["paused_until"]
+    return Profile(
+        user_id=row["user_id"],
+        level=row["level"],
+        focus=row["focus"],
+        timezone=row["timezone"],
+        availability=row["availability"],
+        cadence=row["cadence"],
+        active=row["active"],
+        paused_until=date.fromisoformat(paused_until) if paused_until else None,
+        skip_next=row["skip_next"],
+        missed_in_row=row["missed_in_row"],
+        last_round=row["last_round"],
     )
 
 
-async def _require_profile(conn: AsyncConnection, ref: MemberRef) -> RowMapping:
-    row = await _profile(conn, ref)
-    if row is None or not row["active"]:
+async def opted_in(conn: AsyncConnection, platform: str, workspace_id: str) -> list[Profile]:
+    """The workspace's active profiles: everyone who has not left or been paused."""
+    result = await conn.execute(
+        select(mock_profiles).where(
+            mock_profiles.c.platform == platform,
+            mock_profiles.c.workspace_id == workspace_id,
+            mock_profiles.c.active.is_(True),
+        )
+    )
+    return [profile_of(row) for row in result.mappings().all()]
+
+
+async def _profile(conn: AsyncConnection, ref: MemberRef) -> Profile | None:
+    query = select(mock_profiles).where(
+        *sql.of_workspace(mock_profiles, ref), mock_profiles.c.user_id == ref.user_id
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return None if row is None else profile_of(row)
+
+
+async def _require_profile(conn: AsyncConnection, ref: MemberRef) -> Profile:
+    profile = await _profile(conn, ref)
+    if profile is None or not profile.active:
         raise CommandError("You have not opted in. `/mock join` sets up your profile.")
-    return row
+    return profile
 
 
-async def _set(ctx: Context, ref: MemberRef, **values: object) -> RowMapping:
+async def _set(ctx: Context, ref: MemberRef, **values: object) -> None:
     async with ctx.engine.begin() as conn:
-        row = await _require_profile(conn, ref)
+        await _require_profile(conn, ref)
         await conn.execute(
             update(mock_profiles)
             .where(
-                *ops.of_workspace(mock_profiles, ref),
+                *sql.of_workspace(mock_profiles, ref),
                 mock_profiles.c.user_id == ref.user_id,
             )
             .values(**values)
         )
-    return row
 
 
 async def leave_command(ctx: Context, inv: Invocation) -> Reply:
@@ -219,7 +243,7 @@ async def block_command(ctx: Context, inv: Invocation) -> Reply:
     if other == ref.user_id:
         raise CommandError("You cannot block yourself.")
     async with ctx.engine.begin() as conn:
-        await ops.insert_ignore(
+        await sql.insert_ignore(
             conn,
             mock_blocks,
             {
@@ -236,22 +260,22 @@ async def block_command(ctx: Context, inv: Invocation) -> Reply:
 async def status_command(ctx: Context, inv: Invocation) -> Reply:
     ref = inv.member.ref
     async with ctx.engine.connect() as conn:
-        row = await _profile(conn, ref)
+        profile = await _profile(conn, ref)
         past = await groups_of(conn, ref, limit=5)
-        others = {m for g in past for m in partners(g, ref.user_id)}
+        others = {m for g in past for m in g.partners_of(ref.user_id)}
         names = await display_names(conn, ref.platform, ref.workspace_id, list(others))
-    if row is None:
+    if profile is None:
         return Reply.text("You have not opted in. `/mock join` sets up your profile.")
-    state = "active" if row["active"] else "paused (missed sessions) or left"
-    if row["paused_until"]:
-        state = f"paused until {row['paused_until']}"
-    if row["skip_next"]:
+    state = "active" if profile.active else "paused (missed sessions) or left"
+    if profile.paused_until is not None:
+        state = f"paused until {profile.paused_until.isoformat()}"
+    if profile.skip_next:
         state += ", skipping the next round"
-    nxt = ctx.jobs.next_run(f"mock:{ref.platform}:{ref.workspace_id}")
+    nxt = ctx.jobs.next_run(round_job_id(ref.platform, ref.workspace_id))
     history = (
         "\n".join(
-            f"Round {g['round_id']}: with "
-            + " and ".join(names[p] for p in partners(g, ref.user_id))
+            f"Round {g.round_id}: with "
+            + " and ".join(names[p] for p in g.partners_of(ref.user_id))
             for g in past
         )
         or "No sessions yet."
@@ -262,8 +286,8 @@ async def status_command(ctx: Context, inv: Invocation) -> Reply:
             fields=(
                 Field(
                     "Profile",
-                    f"{row['level']}, {row['focus']}, {row['cadence']}; free "
-                    f"{row['availability']} ({row['timezone']})",
+                    f"{profile.level}, {profile.focus}, {profile.cadence}; free "
+                    f"{profile.availability} ({profile.timezone})",
                 ),
                 Field("Status", state),
                 Field("Next round", nxt.strftime("%a %d %b %H:%M UTC") if nxt else "not scheduled"),
@@ -280,9 +304,9 @@ async def why_command(ctx: Context, inv: Invocation) -> Reply:
         group = next(iter(await groups_of(conn, ref, limit=1)), None)
         if group is None:
             return Reply.text("You have not been matched yet.")
-        reasons = [r for r in json.loads(group["reasons"]) if ref.user_id in (r["a"], r["b"])]
+        reasons = [r for r in json.loads(group.reasons) if ref.user_id in (r["a"], r["b"])]
         names = await display_names(
-            conn, ref.platform, ref.workspace_id, partners(group, ref.user_id)
+            conn, ref.platform, ref.workspace_id, group.partners_of(ref.user_id)
         )
     lines = []
     for r in reasons:
@@ -305,7 +329,7 @@ async def why_command(ctx: Context, inv: Invocation) -> Reply:
         )
     return Reply(
         card=Card(
-            title=f"Why your partner(s) in round {group['round_id']}",
+            title=f"Why your partner(s) in round {group.round_id}",
             body="\n".join(lines),
             tone=Tone.INFO,
         )

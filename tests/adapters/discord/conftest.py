@@ -10,10 +10,12 @@ from typing import Any
 
 import discord
 import pytest
+from pydantic import SecretStr
 
 from adapters.discord import create_client
 from adapters.discord.bot import DiscordBot
 from adapters.discord.platform import DiscordPlatform
+from adapters.settings import DiscordSettings
 from bot.app import App, build_app
 from bot.config import Settings
 from tests.conftest import mini_bank
@@ -47,15 +49,20 @@ class DiscordChat:
 
     async def start(self, *, defer_after: float = 2.0, **settings: Any) -> DiscordBot:
         """Build the app through the real bootstrap and connect a fresh client."""
-        config = Settings(database_url=self.database_url, discord_token=TOKEN, **settings)
-        client = create_client(config, guild_ready_timeout=0.05)
+        core = {k: v for k, v in settings.items() if k in Settings.model_fields}
+        config = Settings(database_url=self.database_url, **core)
+        own = {k: v for k, v in settings.items() if k not in core}
+        discord_config = DiscordSettings(token=SecretStr(TOKEN), **own)
+        client = create_client(discord_config, guild_ready_timeout=0.05)
         self.app = await build_app(
             settings=config,
             platform=DiscordPlatform(client),
             items=mini_bank(),
             rng=random.Random(7),
         )
-        self.bot = DiscordBot(client=client, app=self.app, settings=config, defer_after=defer_after)
+        self.bot = DiscordBot(
+            client=client, app=self.app, settings=discord_config, defer_after=defer_after
+        )
         self._task = asyncio.create_task(self.bot.start(TOKEN))
         ready = asyncio.create_task(client.wait_until_ready())
         await asyncio.wait({ready, self._task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)

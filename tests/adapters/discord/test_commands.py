@@ -33,7 +33,7 @@ async def test_commands_sync_to_the_configured_servers_for_instant_updates(
 ) -> None:
     """DISCORD_GUILD_IDS syncs per server, and not globally."""
     chat.fake.commands.clear()
-    await chat.restart(discord_guild_ids=(int(chat.fake.guild_id),))
+    await chat.restart(guild_ids=(int(chat.fake.guild_id),))
     assert list(chat.fake.commands) == [chat.fake.guild_id]
 
 
@@ -134,7 +134,7 @@ async def test_an_admin_command_run_by_a_member_is_refused(chat: DiscordChat) ->
 @pytest.mark.parametrize("role", ["Study admins", "1100000000000000003"])
 async def test_the_configured_role_makes_an_admin(chat: DiscordChat, role: str) -> None:
     """DISCORD_ADMIN_ROLE, by name or id, counts as Manage Server."""
-    await chat.restart(discord_admin_role=role)
+    await chat.restart(admin_role=role)
     reply = await chat.command("drop now", as_=chat.carol, kind="choice")
     assert "Posted drop #1" in reply.text
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import discord
 import pytest
+from pydantic import SecretStr
 
 from adapters.discord import (
     PERMISSIONS,
@@ -20,6 +21,7 @@ from adapters.discord import (
     run,
 )
 from adapters.discord.platform import DiscordPlatform
+from adapters.settings import DiscordSettings
 from bot.app import App, build_app
 from bot.chat import Button, Card, MemberRef, Place
 from bot.config import Settings
@@ -142,7 +144,7 @@ async def test_no_privileged_intent_is_asked_for(chat: DiscordChat) -> None:
 
 async def test_shard_settings_run_the_given_shards(chat: DiscordChat) -> None:
     """DISCORD_SHARD_COUNT/IDS: an AutoShardedClient identifies as each of its shards."""
-    await chat.restart(discord_shard_count=2, discord_shard_ids=(1,))
+    await chat.restart(shard_count=2, shard_ids=(1,))
     assert isinstance(chat.client, discord.AutoShardedClient)
     assert chat.fake.identifies[-1]["shard"] == [1, 2]
     reply = await chat.command("help", as_=chat.alice)
@@ -152,7 +154,7 @@ async def test_shard_settings_run_the_given_shards(chat: DiscordChat) -> None:
 def test_shard_ids_need_the_shard_count() -> None:
     """A subset of shards means nothing without the total."""
     with pytest.raises(ValueError, match="DISCORD_SHARD_COUNT"):
-        create_client(Settings(discord_shard_ids=(0, 1)))
+        create_client(DiscordSettings(shard_ids=(0, 1)))
 
 
 async def test_the_application_id_comes_from_the_token(fake: FakeDiscord) -> None:
@@ -182,14 +184,14 @@ def test_the_invite_asks_for_exactly_what_the_bot_uses() -> None:
 
 async def test_run_connects_serves_and_stops_cleanly(fake: FakeDiscord, tmp_path: Path) -> None:
     """The CLI's entry point: log in, sync, answer interactions, and close when cancelled."""
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/run.db", discord_token="t")
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/run.db")
     apps: list[App] = []
 
     async def build(platform: Platform) -> App:
         apps.append(await build_app(settings=settings, platform=platform, items=mini_bank()))
         return apps[-1]
 
-    serving = asyncio.create_task(run(settings, build))
+    serving = asyncio.create_task(run(DiscordSettings(token=SecretStr("t")), build))
     await _until(lambda: bool(fake.identifies and fake.commands))
     asker = FakeUser("1000000000000000002", "Alice")
     record = fake.interaction(2, asker, {"id": "1", "name": "help", "type": 1, "options": []})

@@ -15,13 +15,16 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.settings import SlackSettings
 from adapters.slack import SlackBot, build_platform
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.ports import ManualClock
 from bot.scheduler import ManualDriver
+from bot.store.schema import members
 from tests.conftest import mini_bank
 from tests.fakes.slack_api import (
     APP_TOKEN,
@@ -39,18 +42,23 @@ CHANNEL = "C1"
 OUTSIDE = "C8"  # a channel studybot was not invited to
 ADMIN, OWNER, ALICE, BOB, CAROL = "UADMIN", "UOWNER", "UALICE", "UBOB", "UCAROL"
 NAMES = {ADMIN: "admin", OWNER: "owner", ALICE: "alice", BOB: "bob", CAROL: "carol"}
+DAVE, ERIN = "UDAVE", "UERIN"  # never seen by the bot: their first contact brings a welcome
 
 
 def slack_settings(tmp_path: Path, fake: FakeSlack, **changes: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}",
-        "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SECRET,
-        "slack_api_url": fake.base_url,
-        "slack_http_host": "127.0.0.1",
-        "slack_http_port": 0,
-    }
-    return Settings(**(values | changes))
+    """The core's settings for a Slack test: its own database, plus ``changes``."""
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}", **changes)
+
+
+def slack_config(fake: FakeSlack, **secrets: str) -> SlackSettings:
+    """The Slack adapter's settings against the fake Web API; ``secrets`` override tokens."""
+    values = {"bot_token": BOT_TOKEN, "signing_secret": SECRET} | secrets
+    return SlackSettings(
+        api_url=fake.base_url,
+        http_host="127.0.0.1",
+        http_port=0,
+        **{name: SecretStr(value) for name, value in values.items()},
+    )
 
 
 @pytest.fixture
@@ -62,6 +70,8 @@ async def fake() -> AsyncIterator[FakeSlack]:
         ALICE: user(ALICE, "alice"),
         BOB: user(BOB, "bob"),
         CAROL: user(CAROL, "carol"),
+        DAVE: user(DAVE, "dave"),
+        ERIN: user(ERIN, "erin"),
     }
     fake.channels = {c: channel(c) for c in (CHANNEL, "C7", "C9")} | {
         OUTSIDE: channel(OUTSIDE, member=False)
@@ -79,6 +89,11 @@ def settings(tmp_path: Path, fake: FakeSlack) -> Settings:
 
 
 @pytest.fixture
+def config(fake: FakeSlack) -> SlackSettings:
+    return slack_config(fake)
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
 
@@ -90,20 +105,45 @@ def driver(clock: ManualClock) -> ManualDriver:
 
 
 @pytest.fixture
-async def app(settings: Settings, clock: ManualClock, driver: ManualDriver) -> AsyncIterator[App]:
+async def app(
+    settings: Settings, config: SlackSettings, clock: ManualClock, driver: ManualDriver
+) -> AsyncIterator[App]:
     """The real core, built through build_app with the Slack platform on the fake API."""
     app = await build_app(
         settings=settings,
-        platform=build_platform(settings),
+        platform=build_platform(config),
         clock=clock,
         rng=random.Random(7),
         items=mini_bank(),
         driver=driver,
     )
+    await _welcomed_already(app, NAMES)
     try:
         yield app
     finally:
         await app.close()
+
+
+async def _welcomed_already(app: App, names: dict[str, str]) -> None:
+    """The regular test members have met the bot before, so each test's replies come without
+    the one first-contact welcome (tests/adapters/slack/test_events.py covers it with DAVE)."""
+    now = app.ctx.clock.now()
+    async with app.ctx.engine.begin() as conn:
+        await conn.execute(
+            members.insert(),
+            [
+                {
+                    "platform": "slack",
+                    "workspace_id": TEAM,
+                    "user_id": user_id,
+                    "display_name": name,
+                    "first_seen": now,
+                    "last_seen": now,
+                    "welcomed_at": now,
+                }
+                for user_id, name in names.items()
+            ],
+        )
 
 
 def slash_command(
@@ -308,8 +348,8 @@ class SlackChat:
 
 
 @pytest.fixture
-async def bot(settings: Settings, app: App) -> AsyncIterator[SlackBot]:
-    bot = SlackBot(settings, app)
+async def bot(config: SlackSettings, app: App) -> AsyncIterator[SlackBot]:
+    bot = SlackBot(config, app)
     try:
         yield bot
     finally:
@@ -332,12 +372,12 @@ def chat(fake: FakeSlack, bot: SlackBot, http: Http) -> SlackChat:
 
 @pytest.fixture(params=["http", "socket"])
 async def slack(
-    request: pytest.FixtureRequest, settings: Settings, app: App, fake: FakeSlack
+    request: pytest.FixtureRequest, config: SlackSettings, app: App, fake: FakeSlack
 ) -> AsyncIterator[SlackChat]:
     """The same workspace, in HTTP mode and in Socket Mode."""
     if request.param == "socket":
-        settings = settings.model_copy(update={"slack_app_token": APP_TOKEN})
-    bot = SlackBot(settings, app)
+        config = slack_config(fake, app_token=APP_TOKEN)
+    bot = SlackBot(config, app)
     try:
         if request.param == "socket":
             await bot.start_socket_mode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.adapters.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, SlackChat
+from tests.adapters.slack.conftest import ADMIN, ALICE, CHANNEL, DAVE, ERIN, SlackChat
 from tests.fakes.slack_api import BOT_USER, FakeSlack
 
 
@@ -12,19 +12,33 @@ def joined(user: str, **extra: str) -> dict[str, str]:
 
 async def test_joining_member_gets_a_private_welcome(chat: SlackChat, fake: FakeSlack) -> None:
     """A member joining the channel sees a short welcome only they can see."""
-    await chat.event(joined(ALICE))
+    await chat.event(joined(DAVE))
     welcome = await fake.next_call("chat.postEphemeral")
-    assert (welcome.args["channel"], welcome.args["user"]) == (CHANNEL, ALICE)
+    assert (welcome.args["channel"], welcome.args["user"]) == (CHANNEL, DAVE)
     assert "*Welcome to the study group!*" in welcome.text
     assert "`/prep quiz`" in welcome.text
 
 
 async def test_retried_event_is_handled_once(slack: SlackChat, fake: FakeSlack) -> None:
     """Slack's retry of an event (same event_id) does nothing the second time."""
-    await slack.event(joined(ALICE), event_id="Ev-join")
-    await slack.event(joined(ALICE), event_id="Ev-join", retry=1)
-    await slack.event(joined(BOB), event_id="Ev-other")
-    assert [c.args["user"] for c in fake.of("chat.postEphemeral")] == [ALICE, BOB]
+    await slack.event(joined(DAVE), event_id="Ev-join")
+    await slack.event(joined(DAVE), event_id="Ev-join", retry=1)
+    await slack.event(joined(ERIN), event_id="Ev-other")
+    assert [c.args["user"] for c in fake.of("chat.postEphemeral")] == [DAVE, ERIN]
+
+
+async def test_a_member_is_welcomed_once_whatever_comes_first(
+    chat: SlackChat, fake: FakeSlack
+) -> None:
+    """First contact by a command: the answer, then the welcome; joining later adds none."""
+    answer = await chat.command("help", as_=DAVE)
+    welcome = await fake.next_call("respond")
+    assert "*studybot*" in answer.text and "*Welcome to the study group!*" in welcome.text
+    again = await chat.command("help", as_=DAVE)
+    await chat.event(joined(DAVE))
+    assert "*studybot*" in again.text
+    assert [c for c in fake.of("respond") if "Welcome" in c.text] == [welcome]
+    assert fake.of("chat.postEphemeral") == []
 
 
 async def test_studybot_joining_guides_whoever_added_it(chat: SlackChat, fake: FakeSlack) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.settings import SlackSettings
 from adapters.slack import SlackPlatform, make_client
 from bot.chat import Button, Card, MemberRef, Place
-from bot.config import Settings
+from bot.outbox import Outbox
 from bot.ports import PlatformError
 from tests.adapters.slack.conftest import ALICE, BOB, CHANNEL, OUTSIDE
 from tests.fakes.slack_api import TEAM, FakeSlack
@@ -16,8 +17,8 @@ CARD = Card(title="Question drop", body="Why?", buttons=(Button("Answer", "drop:
 
 
 @pytest.fixture
-def platform(settings: Settings) -> SlackPlatform:
-    return SlackPlatform(make_client(settings))
+def platform(config: SlackSettings) -> SlackPlatform:
+    return SlackPlatform(make_client(config))
 
 
 async def test_post_edit_and_thread(platform: SlackPlatform, fake: FakeSlack) -> None:
@@ -57,18 +58,24 @@ async def test_reactions_use_slack_names(platform: SlackPlatform, fake: FakeSlac
 
 
 async def test_rate_limit_is_waited_out(platform: SlackPlatform, fake: FakeSlack) -> None:
-    """A 429 with Retry-After is retried by slack_sdk's handler; the post lands once."""
+    """A 429 with Retry-After is retried once, by the core's Outbox; the post lands once."""
+    waited: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waited.append(seconds)
+
     fake.fail("chat.postMessage", 429, "ratelimited", **{"Retry-After": "0"})
-    ts = await platform.post(HERE, CARD)
+    ts = await Outbox(platform, sleep=wait).post(HERE, CARD)
+    assert waited == [0.0]
     calls = fake.of("chat.postMessage")
     assert len(calls) == 2 and calls[1].result["ts"] == ts
 
 
 async def test_lasting_rate_limit_tells_the_core_when_to_retry(
-    settings: Settings, fake: FakeSlack
+    config: SlackSettings, fake: FakeSlack
 ) -> None:
-    """When retries run out, the core gets PlatformError with Slack's Retry-After."""
-    platform = SlackPlatform(make_client(settings, rate_limit_retries=0))
+    """The client does not retry: the core gets PlatformError with Slack's Retry-After."""
+    platform = SlackPlatform(make_client(config))
     fake.fail("chat.postMessage", 429, "ratelimited", **{"Retry-After": "7"})
     with pytest.raises(PlatformError) as raised:
         await platform.post(HERE, CARD)

@@ -11,18 +11,16 @@ import socket
 import aiohttp
 import pytest
 
+from adapters.settings import SlackSettings
 from adapters.slack import run
 from bot.app import App
-from bot.config import Settings
-from tests.adapters.slack.conftest import ALICE, Http, slash_command
+from tests.adapters.slack.conftest import ALICE, Http, slack_config, slash_command
 from tests.fakes.slack_api import APP_TOKEN, FakeSlack
 
 
-async def test_socket_mode_connects_and_answers_a_command(
-    settings: Settings, app: App, fake: FakeSlack
-) -> None:
+async def test_socket_mode_connects_and_answers_a_command(app: App, fake: FakeSlack) -> None:
     """run() opens the websocket from apps.connections.open and answers `/prep help`."""
-    task = asyncio.create_task(run(settings.model_copy(update={"slack_app_token": APP_TOKEN}), app))
+    task = asyncio.create_task(run(slack_config(fake, app_token=APP_TOKEN), app))
     try:
         await asyncio.wait_for(fake.connected.wait(), 5)
         opened = fake.of("apps.connections.open")
@@ -38,26 +36,26 @@ async def test_socket_mode_connects_and_answers_a_command(
             await task
 
 
-async def test_refused_bot_token_stops_run(settings: Settings, app: App) -> None:
+async def test_refused_bot_token_stops_run(app: App, fake: FakeSlack) -> None:
     """A bot token Slack refuses fails at start with a readable message."""
-    wrong = settings.model_copy(update={"slack_bot_token": "xoxb-wrong", "slack_app_token": "x"})
+    wrong = slack_config(fake, bot_token="xoxb-wrong", app_token="x")
     with pytest.raises(RuntimeError, match=r"Slack refused SLACK_BOT_TOKEN \(invalid_auth\)"):
         await run(wrong, app)
 
 
-async def test_http_mode_needs_the_signing_secret(settings: Settings, app: App) -> None:
+async def test_http_mode_needs_the_signing_secret(app: App, fake: FakeSlack) -> None:
     """Without SLACK_APP_TOKEN, run() needs SLACK_SIGNING_SECRET and says so."""
-    unsigned = settings.model_copy(update={"slack_signing_secret": ""})
+    unsigned = slack_config(fake, signing_secret="")
     with pytest.raises(RuntimeError, match="SLACK_SIGNING_SECRET"):
         await run(unsigned, app)
 
 
-async def test_without_app_token_run_serves_http(settings: Settings, app: App) -> None:
+async def test_without_app_token_run_serves_http(config: SlackSettings, app: App) -> None:
     """run() without SLACK_APP_TOKEN serves /slack/events on SLACK_HTTP_HOST:PORT."""
     with socket.socket() as probe:  # a free port for the bot to bind
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    task = asyncio.create_task(run(settings.model_copy(update={"slack_http_port": port}), app))
+    task = asyncio.create_task(run(config.model_copy(update={"http_port": port}), app))
     try:
         async with aiohttp.ClientSession() as session:
             http = Http(f"http://127.0.0.1:{port}/slack/events", session)

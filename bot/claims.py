@@ -1,0 +1,40 @@
+"""Claims on one firing of a recurring job: the instance that inserts the row does the work.
+
+A firing is keyed by the local wall-clock time in the workspace's zone, so the autumn DST
+hour still gives one claim.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.context import Context, workspace_tz
+from bot.scheduler import claim
+
+
+async def claim_local(
+    ctx: Context, *, job: str, platform: str, workspace_id: str, due: datetime, status: str
+) -> int | None:
+    """Claim a firing keyed by local time in the workspace's zone; the id if won."""
+    async with ctx.engine.begin() as conn:
+        tz = await workspace_tz(conn, platform, workspace_id)
+        return await claim(
+            conn,
+            platform=platform,
+            workspace_id=workspace_id,
+            job=job,
+            fire_time=due,
+            local_time=due.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+            now=ctx.clock.now(),
+            status=status,
+        )
+
+
+async def claim_once(
+    ctx: Context, *, job: str, platform: str, workspace_id: str, due: datetime
+) -> bool:
+    """Claim a firing whose work is done in one step (recorded as posted at once)."""
+    won = await claim_local(
+        ctx, job=job, platform=platform, workspace_id=workspace_id, due=due, status="posted"
+    )
+    return won is not None

@@ -1,0 +1,176 @@
+"""Scheduled drops firing: each schedule's cron becomes a job; a fire is claimed, then posted.
+
+Fires missed while no instance ran are posted once if still inside the grace window, else
+recorded as missed so admins see it in /schedule list.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+from sqlalchemy import RowMapping, func, select, update
+
+from bot import bank
+from bot.chat import Place
+from bot.context import Context
+from bot.features import drops as drops_feature
+from bot.features import reveal
+from bot.handlers import Planned
+from bot.ports import PlatformError
+from bot.scheduler import claim, cron_trigger, fire_times, next_fire
+from bot.store.schema import fires, schedules
+
+log = logging.getLogger(__name__)
+
+MAX_CATCH_UP = 100  # fires looked at per schedule after downtime
+
+
+def job_id(schedule_id: int) -> str:
+    return f"schedule:{schedule_id}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule as the firing path reads it."""
+
+    id: int
+    place: Place
+    cron: str
+    timezone: str
+    filters: bank.Filters
+    reveal_minutes: int | None
+    paused: bool
+    updated_at: datetime
+
+    @property
+    def trigger(self) -> BaseTrigger:
+        return cron_trigger(self.cron, self.timezone)
+
+    @classmethod
+    def of(cls, row: RowMapping) -> Schedule:
+        return cls(
+            id=int(row["id"]),
+            place=Place(row["platform"], row["workspace_id"], row["channel_id"]),
+            cron=row["cron"],
+            timezone=row["timezone"],
+            filters=bank.Filters(
+                topic=row["topic"], difficulty=row["difficulty"], kind=row["kind"]
+            ),
+            reveal_minutes=row["reveal_minutes"],
+            paused=bool(row["paused"]),
+            updated_at=row["updated_at"],
+        )
+
+
+def reveal_time(trigger: BaseTrigger, due: datetime, minutes: int | None) -> datetime:
+    """When a scheduled drop is revealed: after ``minutes`` if set, else just before the
+    next drop and at most 24 h later, never sooner than 5 minutes."""
+    if minutes:
+        return due + timedelta(minutes=minutes)
+    latest = due + timedelta(hours=24)
+    upcoming = next_fire(trigger, due)
+    if upcoming is not None:
+        latest = min(latest, upcoming - timedelta(minutes=1))
+    return max(latest, due + timedelta(minutes=5))
+
+
+async def _active(ctx: Context) -> list[Schedule]:
+    async with ctx.engine.connect() as conn:
+        query = select(schedules).where(schedules.c.paused.is_(False))
+        return [Schedule.of(row) for row in (await conn.execute(query)).mappings().all()]
+
+
+async def planned(ctx: Context, _now: datetime) -> list[Planned]:
+    """One cron job per active schedule, re-planned when its cron or zone changes."""
+    return [
+        Planned(
+            job_id(schedule.id),
+            f"{schedule.cron}|{schedule.timezone}",
+            schedule.trigger,
+            partial(fire_schedule, ctx, schedule.id),
+        )
+        for schedule in await _active(ctx)
+    ]
+
+
+async def catch_up(ctx: Context) -> None:
+    """Fires missed while no instance ran: post once inside the grace window, else record
+    them as missed."""
+    now = ctx.clock.now()
+    grace = timedelta(minutes=ctx.settings.grace_minutes)
+    async with ctx.engine.connect() as conn:
+        latest = dict(
+            (
+                await conn.execute(
+                    select(fires.c.job, func.max(fires.c.fire_time)).group_by(fires.c.job)
+                )
+            ).all()
+        )
+    for schedule in await _active(ctx):
+        since = max(schedule.updated_at, latest.get(job_id(schedule.id)) or schedule.updated_at)
+        for due in fire_times(schedule.trigger, since, now)[-MAX_CATCH_UP:]:
+            if now - due <= grace:
+                await fire_schedule(ctx, schedule.id, due)
+            else:
+                await _record(ctx, schedule, due, status="missed", detail="the bot was not running")
+
+
+async def _record(
+    ctx: Context, schedule: Schedule, due: datetime, *, status: str, detail: str = ""
+) -> int | None:
+    local = due.astimezone(ZoneInfo(schedule.timezone)).strftime("%Y-%m-%dT%H:%M")
+    async with ctx.engine.begin() as conn:
+        claim_id = await claim(
+            conn,
+            platform=schedule.place.platform,
+            workspace_id=schedule.place.workspace_id,
+            job=job_id(schedule.id),
+            fire_time=due,
+            local_time=local,
+            now=ctx.clock.now(),
+            status=status,
+        )
+        if claim_id is not None and detail:
+            await conn.execute(update(fires).where(fires.c.id == claim_id).values(detail=detail))
+    return claim_id
+
+
+async def fire_schedule(ctx: Context, schedule_id: int, due: datetime) -> None:
+    """Claim this firing; if won, post the drop and plan its reveal."""
+    async with ctx.engine.connect() as conn:
+        query = select(schedules).where(schedules.c.id == schedule_id)
+        row = (await conn.execute(query)).mappings().first()
+    if row is None or row["paused"]:
+        return
+    schedule = Schedule.of(row)
+    claim_id = await _record(ctx, schedule, due, status="claimed")
+    if claim_id is None:
+        return  # another instance (or an earlier run) has this firing
+    outcome = await _post(ctx, schedule, due)
+    async with ctx.engine.begin() as conn:
+        await conn.execute(update(fires).where(fires.c.id == claim_id).values(**outcome))
+
+
+async def _post(ctx: Context, schedule: Schedule, due: datetime) -> dict[str, object]:
+    """Post the scheduled drop; what to record on the fire."""
+    reveal_at = reveal_time(schedule.trigger, due, schedule.reveal_minutes)
+    try:
+        posted = await drops_feature.post_drop(
+            ctx,
+            place=schedule.place,
+            filters=schedule.filters,
+            posted_by=job_id(schedule.id),
+            schedule_id=schedule.id,
+            reveal_at=reveal_at,
+        )
+    except PlatformError as exc:
+        return {"status": "failed", "detail": str(exc)}
+    if posted is None:
+        return {"status": "empty", "detail": "no question matches the filters"}
+    ctx.jobs.put(reveal.timer(ctx, posted.drop_id, reveal_at))
+    return {"status": "posted", "drop_id": posted.drop_id, "message_id": posted.message_id}

@@ -1,0 +1,301 @@
+"""A group's session: its private space, its stored record and interviewer-only packets."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import bank, matching
+from bot.chat import Card, Field, MemberRef, Place, Tone
+from bot.context import Context
+from bot.features.mocks import policy
+from bot.features.mocks.followup import FOLLOW_UP_ACTION
+from bot.features.mocks.groups import dm
+from bot.features.mocks.policy import BankQuestion, PacketPlan, Profile
+from bot.ports import PlatformError
+from bot.store.schema import (
+    SHIPPED,
+    mock_checkins,
+    mock_groups,
+    mock_packets,
+    mock_profiles,
+    questions,
+)
+from questions.extras import rubrics
+from questions.schema import BehaviouralItem, Item, OpenItem, ScenarioItem
+
+FOLLOW_UP_AFTER = timedelta(days=7)  # the session window: check in when it has passed
+
+
+@dataclass(frozen=True)
+class Round:
+    """A round being opened: what each group's session needs."""
+
+    no: int
+    platform: str
+    workspace_id: str
+    near: Place | None  # the mock channel, if set
+    profiles: Mapping[str, Profile]  # everyone taking part, by user id
+    names: Mapping[str, str]
+
+    def ref(self, user_id: str) -> MemberRef:
+        return MemberRef(self.platform, self.workspace_id, user_id)
+
+
+async def open_session(ctx: Context, round_: Round, group: matching.Group) -> None:
+    """Open the group's private space, keep the group and its packets, introduce the members,
+    send each interviewer their packet, and set the timer for the check-in."""
+    now = ctx.clock.now()
+    space = await _open_space(ctx, round_, group)
+    async with ctx.engine.begin() as conn:
+        group_id = await _save_group(conn, round_, group, space=space)
+        await _mark_placed(conn, round_, group, group_id=group_id)
+        packets = await _save_packets(conn, ctx, round_, group, group_id=group_id)
+    people = [policy.candidate_of(round_.profiles[m], now) for m in group.members]
+    if space is not None:
+        with contextlib.suppress(PlatformError):
+            await ctx.platform.post(space, _intro_card(round_, group, policy.session_slots(people)))
+    for plan, items in packets:
+        card = _packet_card(round_.names[plan.candidate], round_.profiles[plan.candidate], items)
+        await dm(ctx, round_.ref(plan.interviewer), card)
+    await ctx.jobs.schedule_at(
+        key=f"mock-follow-up:{group_id}",
+        when=now + FOLLOW_UP_AFTER,
+        action=FOLLOW_UP_ACTION,
+        payload={"group_id": group_id},
+        platform=round_.platform,
+        workspace_id=round_.workspace_id,
+    )
+
+
+async def _open_space(ctx: Context, round_: Round, group: matching.Group) -> Place | None:
+    """A private space for the group, or None if the platform cannot open one."""
+    refs = [round_.ref(m) for m in group.members]
+    title = " & ".join(round_.names[m] for m in group.members)
+    try:
+        return await ctx.platform.open_group(refs, f"Mock interview: {title}", near=round_.near)
+    except PlatformError:
+        return None
+
+
+async def _save_group(
+    conn: AsyncConnection, round_: Round, group: matching.Group, *, space: Place | None
+) -> int:
+    space_id = None
+    if space is not None:
+        space_id = space.channel_id + (f"/{space.thread_id}" if space.thread_id else "")
+    result = await conn.execute(
+        mock_groups.insert().values(
+            platform=round_.platform,
+            workspace_id=round_.workspace_id,
+            round_id=round_.no,
+            interviewer=group.interviewer,
+            candidate=group.candidate,
+            observer=group.observer,
+            channel_id=space_id,
+            reasons=json.dumps([_reason_json(r) for r in group.reasons]),
+            repeat=any(r.repeat for r in group.reasons),
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _reason_json(reason: matching.Reason) -> dict[str, object]:
+    return {
+        "a": reason.a,
+        "b": reason.b,
+        "overlap_minutes": reason.overlap_minutes,
+        "level_gap": reason.level_gap,
+        "focus": reason.focus,
+        "met_rounds_ago": reason.met_rounds_ago,
+    }
+
+
+async def _mark_placed(
+    conn: AsyncConnection, round_: Round, group: matching.Group, *, group_id: int
+) -> None:
+    """A pending check-in per member, and the round noted on their profiles."""
+    for member in group.members:
+        await conn.execute(
+            mock_checkins.insert().values(
+                group_id=group_id,
+                platform=round_.platform,
+                workspace_id=round_.workspace_id,
+                user_id=member,
+            )
+        )
+    await conn.execute(
+        update(mock_profiles)
+        .where(
+            mock_profiles.c.platform == round_.platform,
+            mock_profiles.c.workspace_id == round_.workspace_id,
+            mock_profiles.c.user_id.in_(list(group.members)),
+        )
+        .values(last_round=round_.no)
+    )
+
+
+async def _save_packets(
+    conn: AsyncConnection, ctx: Context, round_: Round, group: matching.Group, *, group_id: int
+) -> list[tuple[PacketPlan, list[Item]]]:
+    """Plan the group's packets and keep them; each with its questions."""
+    plans = policy.plan_packets(
+        group.members,
+        profiles=round_.profiles,
+        bank=await _question_bank(conn, round_),
+        asked=await _asked_before(conn, round_, group.members),
+        rng=ctx.rng,
+    )
+    packets = []
+    for plan in plans:
+        items = await _items(conn, round_, plan.question_ids)
+        await conn.execute(
+            mock_packets.insert().values(
+                group_id=group_id,
+                platform=round_.platform,
+                workspace_id=round_.workspace_id,
+                interviewer=plan.interviewer,
+                candidate=plan.candidate,
+                kind=policy.packet_kind(round_.profiles[plan.candidate].focus, items),
+                question_ids=json.dumps([q.id for q in items]),
+            )
+        )
+        packets.append((plan, items))
+    return packets
+
+
+async def _question_bank(conn: AsyncConnection, round_: Round) -> list[BankQuestion]:
+    """The questions packets draw from: shipped ones and the workspace's own."""
+    rows = await conn.execute(
+        select(questions.c.id, questions.c.kind, questions.c.difficulty).where(
+            ((questions.c.platform == SHIPPED) & (questions.c.workspace_id == SHIPPED))
+            | (
+                (questions.c.platform == round_.platform)
+                & (questions.c.workspace_id == round_.workspace_id)
+            ),
+            questions.c.kind.in_(policy.BANK_KINDS),
+        )
+    )
+    return [BankQuestion(id=i, kind=kind, difficulty=level) for i, kind, level in rows.all()]
+
+
+async def _asked_before(
+    conn: AsyncConnection, round_: Round, candidates: Sequence[str]
+) -> dict[str, set[str]]:
+    """The questions each of them was asked as a candidate in an earlier mock."""
+    rows = await conn.execute(
+        select(mock_packets.c.candidate, mock_packets.c.question_ids).where(
+            mock_packets.c.platform == round_.platform,
+            mock_packets.c.workspace_id == round_.workspace_id,
+            mock_packets.c.candidate.in_(list(candidates)),
+        )
+    )
+    asked: dict[str, set[str]] = {}
+    for candidate, ids in rows.all():
+        asked.setdefault(candidate, set()).update(json.loads(ids))
+    return asked
+
+
+async def _items(conn: AsyncConnection, round_: Round, ids: Sequence[str]) -> list[Item]:
+    items = []
+    for question_id in ids:
+        item = await bank.get(
+            conn,
+            platform=round_.platform,
+            workspace_id=round_.workspace_id,
+            question_id=question_id,
+        )
+        if item is not None:
+            items.append(item)
+    return items
+
+
+# --- what members see ------------------------------------------------------------------------
+
+
+def _local(when: datetime, zone: str) -> str:
+    return when.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+
+
+def _times(slots: Sequence[matching.Window], zone: str) -> str:
+    lines = [
+        f"{_local(a, zone)}–{b.astimezone(ZoneInfo(zone)).strftime('%H:%M')}" for a, b in slots
+    ]
+    return "\n".join(lines) or "No common time this week: agree one here."
+
+
+def _intro_card(round_: Round, group: matching.Group, slots: Sequence[matching.Window]) -> Card:
+    """The first message in the group's private space: who, the plan, and when."""
+    names, profiles = round_.names, round_.profiles
+    fields = [
+        Field(
+            f"{names[m]} ({profiles[m].timezone})",
+            f"{profiles[m].level}, {profiles[m].focus}; free {profiles[m].availability}",
+        )
+        for m in group.members
+    ]
+    fields += [
+        Field(f"Suggested times for {names[m]}", _times(slots, profiles[m].timezone))
+        for m in group.members
+    ]
+    plan = (
+        f"{names[group.interviewer]} interviews {names[group.candidate]} for about 30 "
+        "minutes, then you swap."
+        + (
+            f" {names[group.observer]} observes first, then takes a turn: each of you "
+            "interviews the next."
+            if group.observer
+            else ""
+        )
+    )
+    return Card(
+        title=f"Mock interview · round {round_.no}",
+        body=plan + " Each interviewer "
+        "has a private packet with questions and a rubric; candidates, no peeking "
+        "needed: you will not see yours.",
+        fields=tuple(fields),
+        tone=Tone.INFO,
+    )
+
+
+def _notes(item: Item) -> str:
+    """What the interviewer reads beside a question: the answer, hints or what to listen for."""
+    if isinstance(item, OpenItem):
+        return item.answer + "\nKey points: " + "; ".join(item.key_points)
+    if isinstance(item, ScenarioItem):
+        return "Hints: " + "; ".join(item.hints)
+    if isinstance(item, BehaviouralItem):
+        return (
+            "Listen for: "
+            + "; ".join(item.listen_for)
+            + "\nFollow-ups: "
+            + "; ".join(item.follow_ups)
+        )
+    return ""
+
+
+def _packet_card(candidate_name: str, profile: Profile, items: Sequence[Item]) -> Card:
+    rubric = rubrics()[policy.packet_kind(profile.focus, items)]
+    fields = [Field(f"{n}. {item.prompt}", _notes(item)[:1000]) for n, item in enumerate(items, 1)]
+    fields.append(
+        Field(
+            f"Rubric: {rubric.title} (score 1–4 each)",
+            "\n".join(f"• {d.name}: 4 = {d.excellent}" for d in rubric.dimensions)[:1000],
+        )
+    )
+    return Card(
+        title=f"Your interviewer packet for {candidate_name}",
+        body=f"{candidate_name} is {profile.level}, practising {profile.focus}. Only you "
+        "see this: ask, listen, probe, then give feedback with the rubric.",
+        fields=tuple(fields),
+        tone=Tone.INFO,
+    )

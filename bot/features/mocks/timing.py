@@ -1,0 +1,65 @@
+"""When mock rounds happen: a weekly round per workspace, and a notice the day before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy import select
+
+from bot.claims import claim_once
+from bot.context import Context, workspace_tz
+from bot.features.mocks.policy import notice_job_id, round_job_id
+from bot.features.mocks.rounds import load_settings, notice, run_round
+from bot.handlers import Planned
+from bot.scheduler import cron_trigger
+from bot.store.schema import mock_settings
+from bot.timespec import DAYS
+
+
+async def planned(ctx: Context, _now: datetime) -> list[Planned]:
+    """The round at the workspace's day and time, and its notice a day earlier."""
+    async with ctx.engine.connect() as conn:
+        scopes = (
+            await conn.execute(select(mock_settings.c.platform, mock_settings.c.workspace_id))
+        ).all()
+        found = {
+            (p, w): (await load_settings(conn, p, w), (await workspace_tz(conn, p, w)).key)
+            for p, w in scopes
+        }
+    jobs = []
+    for scope, (settings, zone) in found.items():
+        if settings is None:
+            continue
+        hour, minute = (int(x) for x in settings.time.split(":"))
+        day = settings.weekday
+        before = DAYS[(DAYS.index(day) - 1) % 7]
+        jobs.append(
+            Planned(
+                round_job_id(*scope),
+                f"{day} {settings.time}|{zone}",
+                cron_trigger(f"{minute} {hour} * * {day}", zone),
+                partial(_round, ctx, *scope),
+            )
+        )
+        jobs.append(
+            Planned(
+                notice_job_id(*scope),
+                f"{before} {settings.time}|{zone}",
+                cron_trigger(f"{minute} {hour} * * {before}", zone),
+                partial(_notice, ctx, *scope),
+            )
+        )
+    return jobs
+
+
+async def _round(ctx: Context, platform: str, workspace_id: str, due: datetime) -> None:
+    job = round_job_id(platform, workspace_id)
+    if await claim_once(ctx, job=job, platform=platform, workspace_id=workspace_id, due=due):
+        await run_round(ctx, platform=platform, workspace_id=workspace_id)
+
+
+async def _notice(ctx: Context, platform: str, workspace_id: str, due: datetime) -> None:
+    job = notice_job_id(platform, workspace_id)
+    if await claim_once(ctx, job=job, platform=platform, workspace_id=workspace_id, due=due):
+        await notice(ctx, platform=platform, workspace_id=workspace_id)
