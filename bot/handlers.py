@@ -1,4 +1,4 @@
-"""The types every feature uses to declare and handle its entry points (a leaf module).
+"""What every feature uses: the handler types, how entry points are declared, the Context.
 
 Features import only this module (never ``bot.commands``, which parses text against the table
 that ``bot.features`` builds), so the command table and the features form no import cycle.
@@ -6,18 +6,20 @@ that ``bot.features`` builds), so the command table and the features form no imp
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from apscheduler.triggers.base import BaseTrigger
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat import Action, Attachment, FormSubmit, Member, MemberRef, Place, Reply
-
-if TYPE_CHECKING:
-    from bot.context import Context
+from bot.config import Settings
+from bot.outbox import Outbox
+from bot.ports import Clock
 
 
 class Permission(Enum):
@@ -142,3 +144,46 @@ class Feature:
 def prefix_of(entry_id: str) -> str:
     """The owning feature's prefix of a button or form id: the part before the first colon."""
     return entry_id.split(":", 1)[0]
+
+
+# ---- what every handler gets ------------------------------------------------------------
+
+
+class JobsPort(Protocol):
+    """Timed work, for features: rebuild after a change, look ahead, one-off timers."""
+
+    async def refresh(self) -> None: ...
+
+    def put(self, job: Planned) -> None:
+        """Plan one job at once (it is also re-planned from the database on refresh)."""
+        ...
+
+    def next_run(self, job_id: str) -> datetime | None: ...
+
+    def forget(self, job_id: str) -> None: ...
+
+    async def schedule_at(
+        self,
+        *,
+        key: str,
+        when: datetime,
+        action: str,
+        payload: Mapping[str, object],
+        platform: str,
+        workspace_id: str,
+    ) -> None:
+        """Run the handler registered for ``action`` once at ``when``, even across restarts."""
+        ...
+
+    async def cancel(self, key: str) -> None: ...
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: AsyncEngine
+    platform: Outbox
+    clock: Clock
+    rng: random.Random
+    jobs: JobsPort
+    commands: tuple[CommandSpec, ...] = ()  # the table, in /help order
