@@ -234,9 +234,20 @@ def _print_stats(report: Mapping[str, object]) -> None:
         assert isinstance(counts, dict)
         print(f"{key.removeprefix('by_')}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print(f"key positions (1-4): {report['key_positions']} (even: {report['key_positions_even']})")
-    print(f"key is the longest option in {report['key_longest_share']:.0%} of choice items")
+    print("give-away cues (limits in brackets):")
+    print(f"  key strictly the longest option: {report['key_longest_share']:.1%} (<= 15%)")
+    print(f"  guessing the middle-length option: {report['middle_length_score']:.1%} (<= 30%)")
+    print(
+        f"  absolute words, wrong options vs keys: {report['absolute_word_ratio']:.2f}x (<= 1.5x)"
+    )
+    print(f"  keys stepping A→B→C→D: {report['key_cycle_share']:.1%} (<= 40%)")
+    print(
+        "  choice items with a distractor naming no misconception: "
+        f"{report['choice_items_missing_misconceptions']} (0)"
+    )
     topics = report["by_topic"]
     assert isinstance(topics, dict)
+    print("topics:")
     for topic, counts in topics.items():
         detail = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "items" and v)
         print(f"  {topic:14} {counts['items']:4}  ({detail})")

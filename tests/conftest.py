@@ -130,6 +130,25 @@ class Chat:
         assert reply is not None
         return reply
 
+    async def choose(
+        self, target: Sent | Card, written: int, *, as_: Member, place: Place | None = None
+    ) -> Reply:
+        """Answer a multiple-choice card with option ``written`` (1-based, as the bank writes
+        the options): options are shuffled when posted, so its button may be anywhere."""
+        card = target.card if isinstance(target, Sent) else target
+        number = next(
+            n
+            for n, button in enumerate(card.buttons, 1)
+            if button.action_id.endswith(f":{written - 1}")
+        )
+        return await self.press(target, number, as_=as_, place=place)
+
+    @staticmethod
+    def letter(target: Sent | Card, written: int) -> str:
+        """The letter option ``written`` (1-based, as in the bank) was shown under."""
+        card = target.card if isinstance(target, Sent) else target
+        return next(b.label for b in card.buttons if b.action_id.endswith(f":{written - 1}"))
+
     async def submit(self, reply: Reply, values: Mapping[str, str], *, as_: Member) -> Reply:
         assert reply.form is not None, f"expected a form, got {reply}"
         result = await self.app.handle(FormSubmit(as_, self.place, reply.form.form_id, values))

@@ -20,9 +20,9 @@ from bot.features import drops as drops_feature
 from bot.features import practice, progress
 from bot.features.drops import (
     ANSWER_PREFIX,
-    LETTERS,
     OPEN,
     Drop,
+    letter,
     model_answer_card,
     option_fields,
 )
@@ -48,17 +48,17 @@ def _not_yours() -> Reply:
     return Reply.text("That question was someone else's `/quiz`. Run `/quiz` for your own.")
 
 
-async def _existing(conn: AsyncConnection, drop_id: int, user_id: str) -> Reply | None:
+async def _existing(conn: AsyncConnection, drop: Drop, user_id: str) -> Reply | None:
     row = (
         await conn.execute(
             select(answers.c.option_index).where(
-                answers.c.drop_id == drop_id, answers.c.user_id == user_id
+                answers.c.drop_id == drop.id, answers.c.user_id == user_id
             )
         )
     ).first()
     if row is None:
         return None
-    said = f" ({LETTERS[row[0]]})" if row[0] is not None else ""
+    said = f" ({letter(drop.order, row[0])})" if row[0] is not None else ""
     return Reply.text(
         f"You already answered this one{said}. The first answer counts; "
         "see how everyone did at the reveal."
@@ -109,7 +109,7 @@ async def _refusal(conn: AsyncConnection, drop: Drop | None, member: MemberRef) 
         return _not_yours()
     if not drop.is_open:
         return _closed(drop)
-    return await _existing(conn, drop.id, member.user_id)
+    return await _existing(conn, drop, member.user_id)
 
 
 async def _choice_points(
@@ -154,7 +154,7 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
             now=now,
         )
         if not inserted:  # a double press raced past the check above
-            return await _existing(conn, drop_id, member.user_id) or _closed(drop)
+            return await _existing(conn, drop, member.user_id) or _closed(drop)
         await sql.add_score(
             conn,
             member=member,
@@ -178,10 +178,10 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
     await progress.announce_milestone(ctx, drop.place, member, streak)
     if not public:
         return Reply(
-            card=_feedback_card(item, option, points=points, due=due, now=now), private=True
+            card=_feedback_card(drop, option, points=points, due=due, now=now), private=True
         )
     return Reply.text(
-        f"Locked in: **{LETTERS[option]}**. Nobody else can see it; "
+        f"Locked in: **{letter(drop.order, option)}**. Nobody else can see it; "
         "the reveal shows how everyone did.",
         title=f"Drop #{drop_id}",
     )
@@ -211,17 +211,17 @@ async def _insert_answer(
     )
 
 
-def _feedback_card(
-    item: ChoiceItem, option: int, *, points: int, due: datetime, now: datetime
-) -> Card:
+def _feedback_card(drop: Drop, option: int, *, points: int, due: datetime, now: datetime) -> Card:
+    item = drop.item
+    assert isinstance(item, ChoiceItem)
     right = item.options[option].correct
-    key = item.key_index
+    key = letter(drop.order, item.key_index)
     days = max(1, round((due - now).total_seconds() / 86400))
     earned = f" +{points} pt." if points else ""
     return Card(
-        title="Correct!" if right else f"Not quite: the answer is {LETTERS[key]}",
-        body=f"You chose **{LETTERS[option]}**.{earned} {item.prompt}",
-        fields=option_fields(item, None, 0),
+        title="Correct!" if right else f"Not quite: the answer is {key}",
+        body=f"You chose **{letter(drop.order, option)}**.{earned} {item.prompt}",
+        fields=option_fields(item, None, 0, order=drop.order),
         footer=f"This question comes back for review in {days} day(s).",
         buttons=(practice.next_button(),),
         tone=Tone.GOOD if right else Tone.BAD,
@@ -258,7 +258,7 @@ async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
             conn, drop=drop, member=member, values={"text": text, "points": points}, now=now
         )
         if not inserted:
-            return await _existing(conn, drop_id, member.user_id) or _closed(drop)
+            return await _existing(conn, drop, member.user_id) or _closed(drop)
         tz = await workspace_tz(conn, member.platform, member.workspace_id)
         if public:
             await sql.add_score(

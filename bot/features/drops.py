@@ -34,6 +34,41 @@ def answer_id(drop_id: int, choice: int | str) -> str:
     return f"{ANSWER_PREFIX}:{drop_id}:{choice}"
 
 
+Order = tuple[int, ...]  # shown position -> the item's option index; () for open items
+
+
+def shuffled(rng: random.Random, item: Item, *, avoid: Order = ()) -> Order:
+    """A fresh order for the options of a choice item, never the one it was last shown in."""
+    if not isinstance(item, ChoiceItem):
+        return ()
+    n = len(item.options)
+    order = tuple(rng.sample(range(n), n))
+    if order == avoid:
+        order = order[1:] + order[:1]  # a rotation of 3+ options always differs
+    return order
+
+
+def encode_order(order: Order) -> str | None:
+    return ",".join(str(i) for i in order) or None
+
+
+def decode_order(text: str | None, item: Item) -> Order:
+    """The stored order, or as written for drops posted before options were shuffled."""
+    if not isinstance(item, ChoiceItem):
+        return ()
+    as_written = tuple(range(len(item.options)))
+    try:
+        order = tuple(int(part) for part in (text or "").split(","))
+    except ValueError:
+        return as_written
+    return order if sorted(order) == list(as_written) else as_written
+
+
+def letter(order: Order, index: int) -> str:
+    """The letter an option of the item was shown under."""
+    return LETTERS[order.index(index)] if index in order else LETTERS[index]
+
+
 def parse_answer_id(entry_id: str) -> tuple[int, int | str] | None:
     """(drop id, option index or ``OPEN``) from an id ``answer_id`` built; None if malformed."""
     parts = entry_id.split(":")
@@ -68,6 +103,7 @@ class Drop:
     posted_at: datetime
     revealed_at: datetime | None
     source: str = "channel"
+    order: Order = ()  # how the options were shown; answers keep the item's own indices
 
     @property
     def is_open(self) -> bool:
@@ -84,24 +120,29 @@ async def load(conn: AsyncConnection, drop_id: int, *, lock: bool = False) -> Dr
     return Drop(
         id=row["id"],
         place=Place(row["platform"], row["workspace_id"], row["channel_id"]),
-        item=bank.from_json(row["question"]),
+        item=(item := bank.from_json(row["question"])),
         private_to=row["private_to"],
         message_id=row["message_id"],
         posted_at=row["posted_at"],
         revealed_at=row["revealed_at"],
         source=row["source"],
+        order=decode_order(row["option_order"], item),
     )
 
 
-def question_card(drop_id: int, item: Item, *, personal: bool = False, tip: str = "") -> Card:
-    """The card members answer: a button per option, or one that opens the answer form."""
+def question_card(
+    drop_id: int, item: Item, *, order: Order = (), personal: bool = False, tip: str = ""
+) -> Card:
+    """The card members answer: a button per option in the drop's ``order`` (each button
+    carries the option's index in the item), or one that opens the answer form."""
     title = f"{'Your question' if personal else 'Question drop'} · {topic_name(item.topic)}"
     title += f" · {item.difficulty}"
     if isinstance(item, ChoiceItem):
-        lines = [f"**{LETTERS[i]}.** {option.text}" for i, option in enumerate(item.options)]
+        order = order or tuple(range(len(item.options)))
+        lines = [f"**{LETTERS[pos]}.** {item.options[i].text}" for pos, i in enumerate(order)]
         buttons = tuple(
-            Button(LETTERS[i], answer_id(drop_id, i), Style.PRIMARY)
-            for i in range(len(item.options))
+            Button(LETTERS[pos], answer_id(drop_id, i), Style.PRIMARY)
+            for pos, i in enumerate(order)
         )
         body = item.prompt + "\n\n" + "\n".join(lines)
         footer = (
@@ -122,16 +163,24 @@ def question_card(drop_id: int, item: Item, *, personal: bool = False, tip: str 
     return Card(title=title, body=body, buttons=buttons, footer=footer, tone=Tone.QUESTION)
 
 
-def option_fields(item: ChoiceItem, counts: Counter[int] | None, total: int) -> tuple[Field, ...]:
+def option_fields(
+    item: ChoiceItem, counts: Counter[int] | None, total: int, *, order: Order = ()
+) -> tuple[Field, ...]:
+    """Each option in the order it was shown, with its reason, the misconception a wrong
+    one tests, and (at a reveal) the share that chose it; ``counts`` use the item's indices."""
     fields = []
-    for i, option in enumerate(item.options):
+    for pos, i in enumerate(order or range(len(item.options))):
+        option = item.options[i]
         mark = "✅" if option.correct else "❌"
         share = ""
         if counts is not None:
             n = counts.get(i, 0)
             pct = round(100 * n / total) if total else 0
             share = f" · {pct}% ({n})"
-        fields.append(Field(f"{mark} {LETTERS[i]}. {option.text}{share}", option.reason))
+        why = option.reason
+        if option.misconception:
+            why += f"\n_Misconception: {option.misconception}._"
+        fields.append(Field(f"{mark} {LETTERS[pos]}. {option.text}{share}", why))
     return tuple(fields)
 
 
@@ -148,16 +197,16 @@ def model_answer_card(item: OpenItem, *, yours: str | None = None) -> Card:
     )
 
 
-def closed_card(item: Item) -> Card:
+def closed_card(item: Item, order: Order = ()) -> Card:
     """What the drop message becomes after the reveal: no buttons, pointing at the answer."""
+    shown = ""
+    if isinstance(item, ChoiceItem):
+        order = order or tuple(range(len(item.options)))
+        lines = (f"**{LETTERS[pos]}.** {item.options[i].text}" for pos, i in enumerate(order))
+        shown = "\n\n" + "\n".join(lines)
     return Card(
         title=f"Question drop · {topic_name(item.topic)} · {item.difficulty}",
-        body=item.prompt
-        + (
-            "\n\n" + "\n".join(f"**{LETTERS[i]}.** {o.text}" for i, o in enumerate(item.options))
-            if isinstance(item, ChoiceItem)
-            else ""
-        ),
+        body=item.prompt + shown,
         footer="Revealed: see the answer below.",
         tone=Tone.NEUTRAL,
     )
@@ -196,7 +245,9 @@ async def _insert(
     schedule_id: int | None = None,
     reveal_at: datetime | None = None,
     source: str = "channel",
-) -> int:
+) -> tuple[int, Order]:
+    """Record a question put to a place, its options shuffled; (drop id, shown order)."""
+    order = shuffled(ctx.rng, item, avoid=await _last_order(conn, place, item))
     result = await conn.execute(
         drops.insert().values(
             platform=place.platform,
@@ -213,11 +264,29 @@ async def _insert(
             schedule_id=schedule_id,
             reveal_at=reveal_at,
             source=source,
+            option_order=encode_order(order),
         )
     )
     key = result.inserted_primary_key
     assert key is not None
-    return int(key[0])
+    return int(key[0]), order
+
+
+async def _last_order(conn: AsyncConnection, place: Place, item: Item) -> Order:
+    """How this question's options were shown last time in the workspace, if ever."""
+    if not isinstance(item, ChoiceItem):
+        return ()
+    last = await conn.scalar(
+        select(drops.c.option_order)
+        .where(
+            drops.c.platform == place.platform,
+            drops.c.workspace_id == place.workspace_id,
+            drops.c.question_id == item.id,
+        )
+        .order_by(drops.c.id.desc())
+        .limit(1)
+    )
+    return decode_order(last, item) if last else ()
 
 
 async def post_drop(
@@ -245,7 +314,7 @@ async def post_drop(
         )
         if item is None:
             return None
-        drop_id = await _insert(
+        drop_id, order = await _insert(
             ctx,
             conn,
             place=place,
@@ -256,7 +325,7 @@ async def post_drop(
             reveal_at=reveal_at,
         )
     try:
-        card = question_card(drop_id, item, tip=tip_line(ctx.rng))
+        card = question_card(drop_id, item, order=order, tip=tip_line(ctx.rng))
         message_id = await ctx.platform.post(place, card)
     except PlatformError:
         async with ctx.engine.begin() as conn:
@@ -299,10 +368,10 @@ async def quiz(ctx: Context, inv: Invocation) -> Reply:
         )
         if item is None:
             return _nothing_matches(filters)
-        drop_id = await insert_private(
+        drop_id, order = await insert_private(
             ctx, conn, place=inv.place, item=item, member=ref, source="quiz"
         )
-    return Reply(card=question_card(drop_id, item, personal=True), private=True)
+    return Reply(card=question_card(drop_id, item, order=order, personal=True), private=True)
 
 
 async def insert_private(
@@ -313,8 +382,9 @@ async def insert_private(
     item: Item,
     member: MemberRef,
     source: str,
-) -> int:
-    """Record a question shown to one member (/quiz, /practice); its buttons work for them."""
+) -> tuple[int, Order]:
+    """Record a question shown to one member (/quiz, /practice); its buttons work for them.
+    Returns the drop id and the order its options are shown in."""
     return await _insert(
         ctx,
         conn,

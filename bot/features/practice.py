@@ -221,7 +221,7 @@ async def _ask(ctx: Context, inv: Invocation, *, due_only: bool, intro: str = ""
             upcoming = await next_due(conn, member)
             tz = await workspace_tz(conn, member.platform, member.workspace_id)
         else:
-            drop_id = await drops_feature.insert_private(
+            drop_id, order = await drops_feature.insert_private(
                 ctx, conn, place=inv.place, item=item, member=member, source="practice"
             )
     if item is None:
@@ -232,7 +232,7 @@ async def _ask(ctx: Context, inv: Invocation, *, due_only: bool, intro: str = ""
         )
         what = "Nothing is due for review" if due_only else "You have seen every question here"
         return Reply.text(f"{what}.{when} Try `/quiz` for any question meanwhile.")
-    card = drops_feature.question_card(drop_id, item, personal=True)
+    card = drops_feature.question_card(drop_id, item, order=order, personal=True)
     if intro:
         card = Card(
             card.title,

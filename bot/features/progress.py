@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import chart, scoring
+from bot import bank, chart, scoring
 from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone
 from bot.context import Context, workspace_tz
 from bot.features import leaderboard, practice
@@ -20,7 +21,7 @@ from bot.ports import PlatformError
 from bot.scoring import Streak
 from bot.store import sql
 from bot.store.schema import answers, cards, drops, members, scores, streaks
-from questions.schema import TOPICS
+from questions.schema import TOPICS, ChoiceItem
 
 
 async def load_streak(conn: AsyncConnection, member: MemberRef) -> Streak | None:
@@ -151,6 +152,39 @@ async def _display_name(conn: AsyncConnection, member: MemberRef) -> str | None:
     return None if name is None else str(name)
 
 
+MISCONCEPTIONS_SHOWN = 3
+
+
+async def misconceptions(
+    conn: AsyncConnection, member: MemberRef, *, limit: int = MISCONCEPTIONS_SHOWN
+) -> list[tuple[str, int]]:
+    """The member's most frequent misconceptions: the labels of the wrong options they
+    picked, with how often, most frequent first (ties by label)."""
+    picked = (
+        await conn.execute(
+            select(answers.c.drop_id, answers.c.option_index, func.count().label("n"))
+            .where(
+                *sql.of_member(answers, member),
+                answers.c.option_index.is_not(None),
+                answers.c.correct.is_(False),
+            )
+            .group_by(answers.c.drop_id, answers.c.option_index)
+        )
+    ).all()
+    if not picked:
+        return []
+    query = select(drops.c.id, drops.c.question).where(drops.c.id.in_({r.drop_id for r in picked}))
+    asked = {row.id: bank.from_json(row.question) for row in (await conn.execute(query)).all()}
+    counts: Counter[str] = Counter()
+    for row in picked:
+        item = asked.get(row.drop_id)
+        if isinstance(item, ChoiceItem) and 0 <= row.option_index < len(item.options):
+            label = item.options[row.option_index].misconception
+            if label:
+                counts[label] += int(row.n)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
 async def stats_command(ctx: Context, inv: Invocation) -> Reply:
     member = await _member_ref(ctx, inv)
     now = ctx.clock.now()
@@ -161,6 +195,7 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
         mastery = await mastery_by_topic(conn, member, now)
         due = await practice.due_count(conn, member, now)
         name = await _display_name(conn, member)
+        mistaken = await misconceptions(conn, member)
     answered, correct = totals.get("*", (0, 0))
     if not answered:
         return Reply.text("No answers yet: answer a drop, or try `/practice`, and come back.")
@@ -172,7 +207,7 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
     weakest = sorted(TOPICS, key=lambda t: (mastery[t], t))[:3]
     today = now.astimezone(tz).date()
     current = scoring.alive(streak, today)
-    fields = (
+    fields: tuple[Field, ...] = (
         Field("Answered", f"{answered}, {round(100 * correct / answered)}% right"),
         Field("Streak", f"{current} day(s) now, best {streak.best if streak else 0}"),
         Field("Accuracy by topic", " · ".join(accuracy) or "-"),
@@ -183,6 +218,13 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
         ),
         Field("Reviews due", f"{due}" + (" · `/review` starts them" if due else "")),
     )
+    if mistaken:
+        fields += (
+            Field(
+                "Misconceptions to unlearn",
+                " · ".join(f"{label} ({n}×)" for label, n in mistaken),
+            ),
+        )
     png = chart.mastery_bars(
         [(topic_name(t), mastery[t]) for t in TOPICS], title=f"Mastery · {name or member.user_id}"
     )

@@ -19,9 +19,9 @@ from bot.chat import Card, Reply, Tone
 from bot.context import Context
 from bot.features import drops as drops_feature
 from bot.features.drops import (
-    LETTERS,
     Drop,
     closed_card,
+    letter,
     model_answer_card,
     option_fields,
     topic_name,
@@ -160,7 +160,7 @@ async def reveal(ctx: Context, drop_id: int) -> bool:
         )
     if drop.message_id:
         try:
-            await ctx.platform.edit(drop.place, drop.message_id, closed_card(drop.item))
+            await ctx.platform.edit(drop.place, drop.message_id, closed_card(drop.item, drop.order))
         except PlatformError as exc:  # the reveal is out; a stale button only says "closed"
             log.warning("could not close drop %s message: %s", drop_id, exc)
     return True
@@ -185,9 +185,9 @@ def _reveal_card(drop: Drop, rows: Sequence[RowMapping]) -> Card:
     else:
         footer = f"Nobody of {total} got it this time."
     return Card(
-        title=f"Answer to drop #{drop.id}: {LETTERS[key]}. {item.options[key].text}",
+        title=f"Answer to drop #{drop.id}: {letter(drop.order, key)}. {item.options[key].text}",
         body=item.prompt,
-        fields=option_fields(item, picks, total),
+        fields=option_fields(item, picks, total, order=drop.order),
         footer=footer,
         tone=Tone.GOOD,
     )

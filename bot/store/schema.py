@@ -112,6 +112,9 @@ drops = Table(
     Column("channel_id", String(64), nullable=False),
     Column("question_id", String(80), nullable=False),
     Column("question", Text, nullable=False),  # snapshot: the reveal shows what was asked
+    # The order the options were shown in: shown position -> index in the item ("2,0,3,1").
+    # Answers store the item's index, so reveals and item analysis never depend on it.
+    Column("option_order", String(32)),
     Column("kind", String(16), nullable=False),
     Column("topic", String(40), nullable=False),
     Column("difficulty", String(8), nullable=False),

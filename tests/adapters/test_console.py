@@ -66,13 +66,26 @@ async def _session(script: str, tmp_path: Path) -> str:
     return out.getvalue()
 
 
+def _shown(out: str, option: str) -> str:
+    """The letter the console showed ``option`` under (options are shuffled when posted)."""
+    found = re.search(rf"\b([A-D])\. {re.escape(option)}", out)
+    assert found is not None, f"{option!r} not shown"
+    return found.group(1)
+
+
 async def test_drop_answer_reveal_leaderboard(tmp_path: Path) -> None:
     """The acceptance path: drop, one right and one wrong answer, reveal, board."""
-    out = await _session(ACCEPTANCE, tmp_path)
-    assert "Locked in: C" in out and "Locked in: A" in out
-    assert "Answer to drop #1: C. Recall on the fraud class" in out
-    assert "❌ A. Log-loss on the training set · 50% (1)" in out
-    assert "✅ C. Recall on the fraud class · 50% (1)" in out
+    # The same seed shows the same order: look first, then answer by what is on screen.
+    (tmp_path / "probe").mkdir()
+    probe = await _session(ACCEPTANCE.splitlines()[0] + "\n", tmp_path / "probe")
+    key, wrong = _shown(probe, "Recall on the fraud class"), _shown(probe, "Log-loss on the")
+    script = ACCEPTANCE.replace("press 3", f"press {'ABCD'.index(key) + 1}")
+    script = script.replace("press 1", f"press {'ABCD'.index(wrong) + 1}")
+    out = await _session(script, tmp_path)
+    assert f"Locked in: {key}" in out and f"Locked in: {wrong}" in out
+    assert f"Answer to drop #1: {key}. Recall on the fraud class" in out
+    assert f"❌ {wrong}. Log-loss on the training set · 50% (1)" in out
+    assert f"✅ {key}. Recall on the fraud class · 50% (1)" in out
     assert "recall on the positive class is zero" in out  # the key's reason
     assert "flatters the useless model" in out  # a distractor's reason
     assert "Right (1/2): @alice" in out
@@ -225,3 +238,19 @@ def test_ping_button_form_and_timer_in_the_console(tmp_path: Path) -> None:
     assert "Pong" in result.stdout
     assert "direct message in 5 minute(s)" in result.stdout
     assert "Pong, later" in result.stdout
+
+
+async def test_the_same_question_twice_shows_two_orders_each_revealed_right(
+    tmp_path: Path,
+) -> None:
+    """Two drops of one question in the console: two option orders, and each reveal's key
+    letter is the one that drop showed it under."""
+    drop = "/drop now kind:choice topic:evaluation\n"
+    out = await _session(f"{drop}/reveal\n{drop}/reveal\n", tmp_path)
+    cards = out.split("Question drop · evaluation")[1:]
+    assert len(cards) >= 2
+    orders = [re.findall(r"\b[A-D]\. ([A-Z][^│\n]*?)\s*│", card)[:4] for card in cards[:2]]
+    assert orders[0] != orders[1] and sorted(orders[0]) == sorted(orders[1])
+    titles = re.findall(r"Answer to drop #(\d)\s*: ([A-D])\. Recall on the fraud class", out)
+    for (number, shown), order in zip(titles, orders, strict=True):
+        assert order["ABCD".index(shown)].startswith("Recall on the fraud class"), number

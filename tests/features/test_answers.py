@@ -27,8 +27,9 @@ async def test_answer_is_acknowledged_privately_and_hidden(chat: Chat) -> None:
     """Pressing an option answers privately; nothing public reveals the choice."""
     await _choice_drop(chat)
     drop = chat.last_post()
-    reply = await chat.press(drop, 3, as_=chat.alice)
-    assert reply.private and reply.card and "Locked in: **C**" in reply.card.body
+    reply = await chat.choose(drop, 3, as_=chat.alice)
+    shown = chat.letter(drop, 3)
+    assert reply.private and reply.card and f"Locked in: **{shown}**" in reply.card.body
     assert chat.posts() == [drop]  # nothing new in the channel
     assert chat.platform.messages[drop.message_id].card == drop.card
 
@@ -37,9 +38,9 @@ async def test_first_answer_counts_and_a_second_press_is_refused_politely(chat: 
     """Only the first answer is stored; pressing again says so and changes nothing."""
     await _choice_drop(chat)
     drop = chat.last_post()
-    await chat.press(drop, 3, as_=chat.alice)
-    again = await chat.press(drop, 1, as_=chat.alice)
-    assert again.card and "already answered this one (C)" in again.card.body
+    await chat.choose(drop, 3, as_=chat.alice)
+    again = await chat.choose(drop, 1, as_=chat.alice)
+    assert again.card and f"already answered this one ({chat.letter(drop, 3)})" in again.card.body
     async with chat.app.ctx.engine.connect() as conn:
         rows = (await conn.execute(select(answers.c.option_index))).all()
     assert [r.option_index for r in rows] == [2]
@@ -50,19 +51,22 @@ async def test_reveal_shows_reason_per_option_share_and_who_was_right(chat: Chat
     """The reveal names the key, every option's reason and share, and the right members."""
     await _choice_drop(chat)
     drop = chat.last_post()
-    await chat.press(drop, 3, as_=chat.alice)  # right
-    await chat.press(drop, 1, as_=chat.bob)  # wrong
-    await chat.press(drop, 3, as_=chat.carol)  # right
+    await chat.choose(drop, 3, as_=chat.alice)  # right
+    await chat.choose(drop, 1, as_=chat.bob)  # wrong
+    await chat.choose(drop, 3, as_=chat.carol)  # right
     reply = await chat.run("/reveal", as_=chat.admin)
     assert reply.card and reply.card.body.startswith("Revealed drop #1")
     card = chat.last_post().card
-    assert card.title == "Answer to drop #1: C. Recall on the fraud class"
+    key, log_loss, larger = (chat.letter(drop, n) for n in (3, 1, 2))
+    assert card.title == f"Answer to drop #1: {key}. Recall on the fraud class"
     names = [f.name for f in card.fields]
-    assert names[0] == "❌ A. Log-loss on the training set · 33% (1)"
-    assert names[1] == "❌ B. Accuracy on a larger test set · 0% (0)"
-    assert names[2] == "✅ C. Recall on the fraud class · 67% (2)"
+    assert [n.split()[1] for n in names] == ["A.", "B.", "C.", "D."]  # in the order shown
+    assert f"❌ {log_loss}. Log-loss on the training set · 33% (1)" in names
+    assert f"❌ {larger}. Accuracy on a larger test set · 0% (0)" in names
+    assert f"✅ {key}. Recall on the fraud class · 67% (2)" in names
     assert all(f.value for f in card.fields)  # a reason for every option
-    assert "recall on the positive class is zero" in card.fields[2].value
+    key_field = card.fields["ABCD".index(key)]
+    assert "recall on the positive class is zero" in key_field.value
     assert card.footer == "Right (2/3): @Alice, @Carol"
 
 
@@ -72,7 +76,7 @@ async def test_reveal_closes_the_drop(chat: Chat) -> None:
     drop = chat.last_post()
     await chat.run("/reveal", as_=chat.admin)
     assert chat.platform.messages[drop.message_id].card.buttons == ()
-    late = await chat.press(drop, 3, as_=chat.bob)
+    late = await chat.choose(drop, 3, as_=chat.bob)
     assert late.card and "answers are closed" in late.card.body
     assert await _points(chat, "bob") is None
     again = await chat.run("/reveal", as_=chat.admin)
@@ -83,7 +87,7 @@ async def test_points_land_in_every_period_and_topic(chat: Chat) -> None:
     """Points are maintained per period (all, week, month) and topic with the answer."""
     await _choice_drop(chat)
     chat.clock.advance(timedelta(hours=2))  # past the early-answer bonus
-    await chat.press(chat.last_post(), 3, as_=chat.alice)
+    await chat.choose(chat.last_post(), 3, as_=chat.alice)
     assert await _points(chat, "alice") == 15
     assert await _points(chat, "alice", topic="evaluation") == 15
     assert await _points(chat, "alice", period="week:2026-01-05") == 15
@@ -176,5 +180,5 @@ async def test_workspaces_do_not_see_each_other(chat: Chat) -> None:
 
     await _choice_drop(chat)
     outsider = member("Eve", workspace="w2")
-    reply = await chat.press(chat.last_post(), 3, as_=outsider, place=Place("memory", "w2", "c1"))
+    reply = await chat.choose(chat.last_post(), 3, as_=outsider, place=Place("memory", "w2", "c1"))
     assert reply.card and "no longer exists" in reply.card.body

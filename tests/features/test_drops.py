@@ -85,7 +85,7 @@ async def test_quiz_is_private_and_gives_feedback_at_once(chat: Chat) -> None:
     reply = await chat.run("/quiz topic:statistics", as_=chat.alice)
     assert reply.private and reply.card is not None
     assert chat.posts() == []
-    feedback = await chat.press(reply.card, 2, as_=chat.alice)  # B is the key
+    feedback = await chat.choose(reply.card, 2, as_=chat.alice)  # B, as written, is the key
     assert feedback.private and feedback.card is not None
     assert feedback.card.title == "Correct!"
     assert len(feedback.card.fields) == 4
@@ -96,16 +96,16 @@ async def test_quiz_wrong_answer_names_the_key(chat: Chat) -> None:
     """A wrong /quiz answer says which option was right."""
     reply = await chat.run("/quiz topic:statistics", as_=chat.alice)
     assert reply.card is not None
-    feedback = await chat.press(reply.card, 1, as_=chat.alice)
+    feedback = await chat.choose(reply.card, 1, as_=chat.alice)
     assert feedback.card is not None
-    assert feedback.card.title == "Not quite: the answer is B"
+    assert feedback.card.title == f"Not quite: the answer is {chat.letter(reply.card, 2)}"
 
 
 async def test_someone_elses_quiz_cannot_be_answered(chat: Chat) -> None:
     """Buttons of a personal quiz only work for its owner."""
     reply = await chat.run("/quiz topic:statistics", as_=chat.alice)
     assert reply.card is not None
-    other = await chat.press(reply.card, 2, as_=chat.bob)
+    other = await chat.choose(reply.card, 2, as_=chat.bob)
     assert other.card and "someone else's" in other.card.body
 
 
@@ -113,7 +113,7 @@ async def test_quiz_prefers_questions_not_yet_answered(chat: Chat) -> None:
     """A member's next /quiz avoids what they already answered."""
     first = await chat.run("/quiz kind:choice", as_=chat.alice)
     assert first.card is not None
-    await chat.press(first.card, 1, as_=chat.alice)
+    await chat.choose(first.card, 1, as_=chat.alice)
     second = await chat.run("/quiz kind:choice", as_=chat.alice)
     assert second.card is not None
     assert second.card.body != first.card.body

@@ -9,8 +9,8 @@ async def test_board_orders_by_points_and_shows_your_rank(chat: Chat) -> None:
     """Members are listed best first with points; the footer gives the caller's rank."""
     await chat.run("/drop now kind:choice topic:evaluation", as_=chat.admin)
     drop = chat.last_post()
-    await chat.press(drop, 3, as_=chat.alice)  # right: 15, +3 within the first hour
-    await chat.press(drop, 1, as_=chat.bob)  # wrong: 2
+    await chat.choose(drop, 3, as_=chat.alice)  # right: 15, +3 within the first hour
+    await chat.choose(drop, 1, as_=chat.bob)  # wrong: 2
     await chat.run("/reveal", as_=chat.admin)
     reply = await chat.run("/leaderboard", as_=chat.bob)
     assert not reply.private and reply.card is not None
@@ -33,7 +33,7 @@ async def test_ties_break_the_same_way_on_board_and_rank(chat: Chat) -> None:
     await chat.run("/drop now kind:choice topic:evaluation", as_=chat.admin)
     drop = chat.last_post()
     for who in (chat.carol, chat.alice, chat.bob):
-        await chat.press(drop, 3, as_=who)
+        await chat.choose(drop, 3, as_=who)
     reply = await chat.run("/leaderboard", as_=chat.carol)
     assert reply.card is not None
     position = next(i for i, line in enumerate(reply.card.body.splitlines(), 1) if "Carol" in line)

@@ -150,8 +150,8 @@ async def test_report_flags_a_wrong_looking_key_dead_distractors_and_dislikes(ch
     drop = chat.last_post()
     voters = [member(f"m{i}") for i in range(6)]
     for who in voters[:5]:
-        await chat.press(drop, 1, as_=who)  # everyone picks A; the key is C
-    await chat.press(drop, 3, as_=voters[5])
+        await chat.choose(drop, 1, as_=who)  # everyone picks A; the key is C
+    await chat.choose(drop, 3, as_=voters[5])
     for who in voters[:3]:
         await chat.react(drop, "👎", as_=who)
     await chat.react(drop, "+1", as_=voters[5])  # Slack's name for 👍

@@ -99,11 +99,11 @@ async def test_a_day_crossing_midnight_utc_but_not_local(chat: Chat) -> None:
     chat.clock.current = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)
     quiz = await chat.run("/quiz kind:choice", as_=chat.alice)
     assert quiz.card is not None
-    await chat.press(quiz.card, 1, as_=chat.alice)
+    await chat.choose(quiz.card, 1, as_=chat.alice)
     chat.clock.current = datetime(2026, 1, 6, 0, 30, tzinfo=UTC)  # still 5 Jan, 19:30 local
     quiz = await chat.run("/quiz kind:choice", as_=chat.alice)
     assert quiz.card is not None
-    await chat.press(quiz.card, 1, as_=chat.alice)
+    await chat.choose(quiz.card, 1, as_=chat.alice)
     stats = await chat.run("/stats", as_=chat.alice)
     assert stats.card is not None
     assert stats.card.fields[1].value == "1 day(s) now, best 1"
@@ -114,7 +114,7 @@ async def test_streak_milestones_are_announced(chat: Chat) -> None:
     for _ in range(7):
         quiz = await chat.run("/quiz kind:choice", as_=chat.alice)
         assert quiz.card is not None
-        await chat.press(quiz.card, 1, as_=chat.alice)
+        await chat.choose(quiz.card, 1, as_=chat.alice)
         chat.clock.advance(timedelta(days=1))
     cheers = [m.card for m in chat.posts() if "streak" in m.card.title]
     assert [c.title for c in cheers] == ["🔥 7-day streak!"]
@@ -143,7 +143,7 @@ def test_points_rules() -> None:
 async def test_weekly_board_is_the_default_and_resets_on_monday(chat: Chat) -> None:
     """/leaderboard shows this week; last week's points stay on the month and all-time boards."""
     await chat.run("/drop now kind:choice topic:evaluation", as_=chat.admin)
-    await chat.press(chat.last_post(), 3, as_=chat.alice)  # 15 + early bonus
+    await chat.choose(chat.last_post(), 3, as_=chat.alice)  # 15 + early bonus
     await chat.run("/reveal", as_=chat.admin)
     week = await chat.run("/leaderboard", as_=chat.alice)
     assert week.card and week.card.title == "Leaderboard · this week"
@@ -163,7 +163,7 @@ async def test_no_points_after_the_reveal(chat: Chat) -> None:
     await chat.run("/drop now kind:choice topic:evaluation", as_=chat.admin)
     drop = chat.last_post()
     await chat.run("/reveal", as_=chat.admin)
-    late = await chat.press(drop, 3, as_=chat.alice)
+    late = await chat.choose(drop, 3, as_=chat.alice)
     assert late.card and "answers are closed" in late.card.body
     board = await chat.run("/leaderboard all", as_=chat.alice)
     assert board.card and "No points yet" in board.card.body
@@ -175,9 +175,9 @@ async def test_rank_shows_neighbours(chat: Chat) -> None:
     drop = chat.last_post()
     people = [member(n) for n in ("Ann", "Ben", "Cat", "Dan", "Eve")]
     for who in people[:3]:
-        await chat.press(drop, 3, as_=who)  # right
+        await chat.choose(drop, 3, as_=who)  # right
     for who in people[3:]:
-        await chat.press(drop, 1, as_=who)  # wrong
+        await chat.choose(drop, 1, as_=who)  # wrong
     reply = await chat.run("/rank", as_=people[3])
     assert reply.card is not None
     assert reply.card.title == "Your rank this week: #4"
@@ -197,7 +197,7 @@ async def _answer_practice(chat: Chat, *, right: bool) -> str:
     assert reply.card is not None, reply
     key = 2 if "standard error" in reply.card.body else 3
     option = key if right else 1
-    await chat.press(reply.card, option, as_=chat.alice)
+    await chat.choose(reply.card, option, as_=chat.alice)
     return reply.card.body
 
 
@@ -230,7 +230,7 @@ async def test_practice_never_repeats_an_item_before_it_is_due(chat: Chat) -> No
             )
         if prompt in seen:
             assert chat.clock.now() >= seen[prompt]
-        await chat.press(reply.card, 1, as_=chat.alice)
+        await chat.choose(reply.card, 1, as_=chat.alice)
         async with chat.app.ctx.engine.connect() as conn:
             rows = (await conn.execute(select(cards.c.question_id, cards.c.due))).all()
         for _qid, due in rows:
@@ -401,14 +401,14 @@ async def test_digest_names_streak_keepers_and_moves_the_reward_role(chat: Chat)
         drop = chat.last_post()
         for rank, who in enumerate(people):
             if day < 3 or rank == 0:
-                await chat.press(drop, 3 if rank < 3 else 1, as_=who)
+                await chat.choose(drop, 3 if rank < 3 else 1, as_=who)
     await chat.advance(timedelta(hours=23))  # Monday 09:05: the digest has run
     digest = [m for m in chat.posts() if m.card.title.startswith("Last week")][-1]
     fields = {f.name: f.value for f in digest.card.fields}
     assert fields["Streak keepers"].startswith("Ann 7 days")
     assert chat.platform.roles["42"] == {"ann", "ben", "cat"}
     await chat.advance(timedelta(hours=1))  # Monday 10:05: this week's first drop
-    await chat.press(chat.last_post(), 3, as_=people[3])  # only Dan scores this week
+    await chat.choose(chat.last_post(), 3, as_=people[3])  # only Dan scores this week
     await chat.advance(timedelta(days=7))
     assert chat.platform.roles["42"] == {"dan"}  # last week's holders lost it
     off = await chat.run("/settings reward-role off", as_=chat.admin)

@@ -390,9 +390,9 @@ async def test_weekly_digest_shows_last_weeks_board_and_hardest_question(chat: C
     await chat.run("/schedule add daily 10:00 tz:UTC topic:evaluation reveal:1h", as_=chat.admin)
     await chat.advance(timedelta(hours=1, minutes=5))
     drop = chat.last_post()
-    await chat.press(drop, 3, as_=chat.alice)
-    await chat.press(drop, 1, as_=chat.bob)
-    await chat.press(drop, 2, as_=chat.carol)
+    await chat.choose(drop, 3, as_=chat.alice)
+    await chat.choose(drop, 1, as_=chat.bob)
+    await chat.choose(drop, 2, as_=chat.carol)
     await chat.advance(timedelta(days=7))
     digest = next(m for m in chat.posts() if m.card.title.startswith("Last week"))
     assert digest.card.title == "Last week (2026-01-05)"

@@ -7,8 +7,17 @@ import re
 import pytest
 
 from questions.loader import load_bank
-from questions.quality import key_longest_share, key_spread, near_duplicates, stats
-from questions.schema import TOPICS, ChoiceItem, Item
+from questions.quality import (
+    absolute_word_ratio,
+    key_cycle_share,
+    key_longest_share,
+    key_spread,
+    middle_length_score,
+    missing_misconceptions,
+    near_duplicates,
+    stats,
+)
+from questions.schema import TOPICS, ChoiceItem, Item, ScenarioItem
 
 
 @pytest.fixture(scope="module")
@@ -17,11 +26,14 @@ def bank() -> tuple[Item, ...]:
 
 
 def test_the_bank_is_big_and_covers_every_topic(bank: tuple[Item, ...]) -> None:
-    """At least 500 items: 250 choice, 150 open, 40 scenario, 40 behavioural, 25 per topic."""
+    """At least 930 items (90 llm, 70 ml-systems): 250 choice, 150 open, 40 scenario,
+    40 behavioural, 25 per topic."""
     counts = stats(bank)
     kinds = counts["by_kind"]
     assert isinstance(kinds, dict)
-    assert len(bank) >= 500
+    assert len(bank) >= 930
+    assert sum(i.topic == "llm" for i in bank) >= 90
+    assert sum(i.topic == "ml-systems" for i in bank) >= 70
     assert kinds["choice"] >= 250
     assert kinds["open"] >= 150
     assert kinds["scenario"] >= 40
@@ -65,8 +77,43 @@ def test_key_positions_are_spread_evenly(bank: tuple[Item, ...]) -> None:
 
 
 def test_the_key_is_rarely_the_longest_option(bank: tuple[Item, ...]) -> None:
-    """The key is the longest option in at most 40 % of choice items."""
-    assert key_longest_share(bank) <= 0.40
+    """The key is strictly the longest option in at most 15 % of choice items."""
+    assert key_longest_share(bank) <= 0.15
+
+
+def test_the_option_of_middle_length_is_no_better_guess(bank: tuple[Item, ...]) -> None:
+    """Always picking the option of middle length scores at most 30 %."""
+    assert middle_length_score(bank) <= 0.30
+
+
+def test_absolute_words_do_not_mark_the_wrong_options(bank: tuple[Item, ...]) -> None:
+    """always / never / only / all / none appear in wrong options at most 1.5x as often as
+    in keys, so a test-wise member cannot rule options out by them."""
+    assert absolute_word_ratio(bank) <= 1.5
+
+
+def test_keys_do_not_cycle_through_the_positions(bank: tuple[Item, ...]) -> None:
+    """In the files, consecutive keys step on by one position (A, B, C, D…) at most 40 %."""
+    assert key_cycle_share(bank) <= 0.40
+
+
+def test_every_wrong_option_names_its_misconception(bank: tuple[Item, ...]) -> None:
+    """Every distractor of every choice item says which wrong belief it tests."""
+    assert missing_misconceptions(bank) == []
+
+
+def test_every_scenario_rubric_judges_communication_in_one_spelling(
+    bank: tuple[Item, ...],
+) -> None:
+    """Each scenario rubric has a Communication dimension; no dimension name is spelled two
+    ways across the bank."""
+    scenarios = [i for i in bank if isinstance(i, ScenarioItem)]
+    assert [i.id for i in scenarios if "Communication" not in {r.dimension for r in i.rubric}] == []
+    spellings: dict[str, set[str]] = {}
+    for item in scenarios:
+        for level in item.rubric:
+            spellings.setdefault(level.dimension.casefold(), set()).add(level.dimension)
+    assert {k: v for k, v in spellings.items() if len(v) > 1} == {}
 
 
 def test_every_option_has_a_reason(bank: tuple[Item, ...]) -> None:

@@ -153,6 +153,11 @@ class DiscordChat:
         data = {"custom_id": button["custom_id"], "component_type": 2}
         return await self._interact(3, as_, data, message=message)
 
+    async def choose(self, message: Json, written: int, *, as_: FakeUser) -> Interaction:
+        """Press the button of option ``written`` (1-based, as the bank writes the options),
+        wherever the shuffle put it."""
+        return await self.press(message, shown_letter(message, written), as_=as_)
+
     async def submit(
         self, opened: Interaction, *values: str, as_: FakeUser, message: Json
     ) -> Interaction:
@@ -205,3 +210,14 @@ async def chat(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[DiscordChat]:
         yield driver
     finally:
         await driver.stop()
+
+
+def shown_letter(message: Json, written: int) -> str:
+    """The label option ``written`` (1-based, as in the bank) was shown under."""
+    return str(
+        next(
+            b["label"]
+            for b in buttons_of(message)
+            if str(b["custom_id"]).endswith(f":{written - 1}")
+        )
+    )

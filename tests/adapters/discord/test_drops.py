@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.adapters.discord.conftest import DiscordChat
+from tests.adapters.discord.conftest import DiscordChat, shown_letter
 from tests.fakes.discord_fake import PUBLIC_THREAD, Json, buttons_of, text_of
 
 ALICE = "Overfitting is fitting noise; you see it when validation error rises while training falls."
@@ -23,17 +23,18 @@ async def test_members_answer_a_choice_drop_with_buttons_and_the_reveal_shows_ev
     assert "One transaction in a thousand is fraud" in text_of(drop)
     assert labels(drop) == ["A", "B", "C", "D"]
 
-    alice = await chat.press(drop, "C", as_=chat.alice)
-    bob = await chat.press(drop, "A", as_=chat.bob)
-    again = await chat.press(drop, "B", as_=chat.alice)
-    assert alice.ephemeral and "Locked in: **C**" in alice.text
-    assert bob.ephemeral and "Locked in: **A**" in bob.text
-    assert "You already answered this one (C)" in again.text
+    key, wrong = shown_letter(drop, 3), shown_letter(drop, 1)
+    alice = await chat.choose(drop, 3, as_=chat.alice)
+    bob = await chat.choose(drop, 1, as_=chat.bob)
+    again = await chat.choose(drop, 2, as_=chat.alice)
+    assert alice.ephemeral and f"Locked in: **{key}**" in alice.text
+    assert bob.ephemeral and f"Locked in: **{wrong}**" in bob.text
+    assert f"You already answered this one ({key})" in again.text
 
     await chat.command("reveal", as_=chat.admin)
     reveal = text_of(chat.last_post())
-    assert "Answer to drop #1: C. Recall on the fraud class" in reveal
-    assert "✅ C. Recall on the fraud class · 50% (1)" in reveal
+    assert f"Answer to drop #1: {key}. Recall on the fraud class" in reveal
+    assert f"✅ {key}. Recall on the fraud class · 50% (1)" in reveal
     assert "flatters the useless model" in reveal  # a wrong option's reason
     assert "Right (1/2): @Alice" in reveal
     assert labels(chat.fake.messages[drop["id"]]) == []  # the drop message closed
@@ -112,6 +113,6 @@ async def test_a_quiz_is_private_and_answered_with_its_own_buttons(chat: Discord
     """/quiz replies ephemerally with buttons; a press gives feedback at once."""
     quiz = await chat.command("quiz", as_=chat.alice, topic="statistics")
     assert quiz.ephemeral and labels(quiz.shown) == ["A", "B", "C", "D"]
-    feedback = await chat.press(quiz.shown, "B", as_=chat.alice)
+    feedback = await chat.choose(quiz.shown, 2, as_=chat.alice)  # B, as written, is the key
     assert feedback.ephemeral and "Correct!" in feedback.text
     assert chat.fake.posts() == []

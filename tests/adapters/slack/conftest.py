@@ -262,6 +262,11 @@ class SlackChat:
             trigger_id=self._next("trigger-"),
         )
 
+    async def choose(self, message: Call, written: int, *, as_: str) -> None:
+        """Press the button of option ``written`` (1-based, as the bank writes the options),
+        wherever the shuffle put it."""
+        await self.press(message, shown_letter(message, written), as_=as_)
+
     async def press(self, message: Call, label: str, *, as_: str, channel: str = CHANNEL) -> None:
         """Press the button labelled ``label`` on a posted (or ephemeral) message."""
         button = next(b for b in message.buttons if b["text"]["text"] == label)
@@ -389,3 +394,14 @@ async def slack(
                 yield SlackChat(fake, bot, Http(f"http://127.0.0.1:{port}/slack/events", session))
     finally:
         await bot.stop()
+
+
+def shown_letter(message: Call, written: int) -> str:
+    """The label option ``written`` (1-based, as in the bank) was shown under."""
+    return str(
+        next(
+            b["text"]["text"]
+            for b in message.buttons
+            if str(b["action_id"]).endswith(f":{written - 1}")
+        )
+    )

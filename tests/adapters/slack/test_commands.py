@@ -43,7 +43,7 @@ async def test_quiz_is_a_private_question_with_feedback(chat: SlackChat, fake: F
     card = await chat.command("quiz topic:statistics", as_=ALICE)
     assert card.args["response_type"] == "ephemeral"
     assert "*Your question · statistics · easy*" in card.text
-    await chat.press(card, "B", as_=ALICE)
+    await chat.choose(card, 2, as_=ALICE)  # B, as written, is the key
     feedback = await fake.next_call("respond")
     assert feedback.args["response_type"] == "ephemeral"
     assert "*Correct!*" in feedback.text and "square root of 4 is 2" in feedback.text

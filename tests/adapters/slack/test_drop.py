@@ -7,7 +7,15 @@ from datetime import timedelta
 from bot.app import App
 from bot.ports import ManualClock
 from bot.scheduler import ManualDriver
-from tests.adapters.slack.conftest import ADMIN, ALICE, BOB, CHANNEL, OUTSIDE, SlackChat
+from tests.adapters.slack.conftest import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CHANNEL,
+    OUTSIDE,
+    SlackChat,
+    shown_letter,
+)
 from tests.fakes.slack_api import BOT_USER, FakeSlack
 
 ALICE_ANSWER = "Overfitting is fitting noise in the training data; validation error rises."
@@ -21,22 +29,23 @@ async def test_multiple_choice_drop(slack: SlackChat, fake: FakeSlack) -> None:
     drop = await fake.next_call("chat.postMessage")
     assert drop.args["channel"] == CHANNEL
     assert [b["text"]["text"] for b in drop.buttons] == ["A", "B", "C", "D"]
-    assert [b["action_id"] for b in drop.buttons] == [f"drop:1:{i}" for i in range(4)]
+    assert sorted(b["action_id"] for b in drop.buttons) == [f"drop:1:{i}" for i in range(4)]
+    key, wrong = shown_letter(drop, 3), shown_letter(drop, 1)
 
-    await slack.press(drop, "C", as_=ALICE)
+    await slack.choose(drop, 3, as_=ALICE)
     ack = await fake.next_call("respond")
-    assert ack.args["response_type"] == "ephemeral" and "Locked in: *C*" in ack.text
-    await slack.press(drop, "A", as_=BOB)
-    assert "Locked in: *A*" in (await fake.next_call("respond")).text
-    await slack.press(drop, "B", as_=BOB)
+    assert ack.args["response_type"] == "ephemeral" and f"Locked in: *{key}*" in ack.text
+    await slack.choose(drop, 1, as_=BOB)
+    assert f"Locked in: *{wrong}*" in (await fake.next_call("respond")).text
+    await slack.choose(drop, 2, as_=BOB)
     assert "already answered" in (await fake.next_call("respond")).text
 
     reply = await slack.command("reveal", as_=ADMIN)
     assert "Revealed drop #1" in reply.text
     reveal = await fake.next_call("chat.postMessage")
     assert reveal.args["channel"] == CHANNEL and "thread_ts" not in reveal.args
-    assert "*Answer to drop #1: C. Recall on the fraud class*" in reveal.text
-    assert "✅ C. Recall on the fraud class · 50% (1)" in reveal.text
+    assert f"*Answer to drop #1: {key}. Recall on the fraud class*" in reveal.text
+    assert f"✅ {key}. Recall on the fraud class · 50% (1)" in reveal.text
     assert "flatters the useless model" in reveal.text  # a distractor's reason
     assert "Right (1/2): @alice" in reveal.text
     closed = await fake.next_call("chat.update")
@@ -94,7 +103,8 @@ async def test_scheduled_drop_and_reveal(
     assert drop.args["channel"] == CHANNEL and "99.9 %" in drop.text and drop.buttons
     await driver.advance_to(clock.now() + timedelta(hours=2))
     reveal = await fake.next_call("chat.postMessage")
-    assert "*Answer to drop #1: C. Recall on the fraud class*" in reveal.text
+    key = shown_letter(drop, 3)
+    assert f"*Answer to drop #1: {key}. Recall on the fraud class*" in reveal.text
 
 
 async def test_schedule_in_a_channel_without_studybot(chat: SlackChat, fake: FakeSlack) -> None:
