@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from sqlalchemy import delete
+
 from bot import bank, commands, registry
 from bot.chat import Attachment, Card, Command, Event, Member, MemberRef, Reply
 from bot.config import Settings
@@ -21,11 +23,15 @@ from bot.outbox import Outbox
 from bot.ports import Clock, Platform, SystemClock
 from bot.registry import Registry
 from bot.scheduler import APSchedulerDriver, Driver
+from bot.store import sql
 from bot.store.db import create_engine, migrate
+from bot.store.schema import inbound_seen
 from questions.loader import load_bank
 from questions.schema import Item
 
 log = logging.getLogger(__name__)
+
+FORGET_SEEN_CHANCE = 0.01  # one new delivery in a hundred sweeps out those older than a day
 
 
 @dataclass
@@ -48,6 +54,22 @@ class App:
     async def start(self) -> None:
         """Start timed work: catch up on fires missed while down, then run the scheduler."""
         await self.jobs.start()
+
+    async def first_delivery(self, platform: str, workspace_id: str, delivery_id: str) -> bool:
+        """Whether this inbound delivery (Slack's event_id) is new to every instance; False for
+        a platform's retry, whichever process or restart it reaches. Deliveries older than a
+        day are forgotten."""
+        now = self.ctx.clock.now()
+        key = {"platform": platform, "workspace_id": workspace_id, "delivery_id": delivery_id}
+        async with self.ctx.engine.begin() as conn:
+            fresh = await sql.insert_ignore(
+                conn, inbound_seen, {**key, "seen_at": now}, keys=tuple(key)
+            )
+            if fresh and self.ctx.rng.random() < FORGET_SEEN_CHANCE:
+                await conn.execute(
+                    delete(inbound_seen).where(inbound_seen.c.seen_at < now - timedelta(days=1))
+                )
+        return fresh
 
     def read_command(self, event: Command) -> tuple[Command, bool]:
         """Parse a typed command once, for platforms that send text (Slack): the command with

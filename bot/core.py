@@ -63,9 +63,11 @@ class Core:
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("error %s handling %r", ref, event)
+            # Not "nothing was saved": the failure may come after a commit (handlers send
+            # what follows a saved answer only after it is saved, and say so themselves).
             return Reply.error(
-                f"Something went wrong on our side (ref {ref}); nothing was saved. "
-                "Please try again in a moment."
+                f"Something went wrong on our side (ref {ref}). Please try again in a moment; "
+                "if you were answering, pressing again tells you whether your answer counted."
             )
 
     async def _dispatch(self, event: Event) -> Reply | None:

@@ -12,11 +12,17 @@ from bot.chat import Card, MemberRef, Place
 
 
 class PlatformError(Exception):
-    """An outbound call failed. ``retry_after`` (seconds) marks it as worth retrying."""
+    """An outbound call failed. ``retry_after`` (seconds) marks it as worth retrying;
+    ``ambiguous`` says the call may have taken effect all the same (a timeout, a dropped
+    connection or a server error after the request was sent), so repeating it blindly could
+    post twice."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, ambiguous: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 class Platform(Protocol):

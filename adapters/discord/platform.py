@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
+import aiohttp
 import discord
 
 from adapters.discord import render
@@ -28,9 +29,13 @@ def platform_errors(what: str) -> Iterator[None]:
     except discord.RateLimited as exc:  # longer than the client's max_ratelimit_timeout
         raise PlatformError(f"{what}: rate limited", retry_after=exc.retry_after) from exc
     except discord.DiscordServerError as exc:  # discord.py retried it already: final here
-        raise PlatformError(f"{what}: Discord error {exc.status}") from exc
+        raise PlatformError(f"{what}: Discord error {exc.status}", ambiguous=True) from exc
     except discord.HTTPException as exc:
         raise PlatformError(f"{what} refused: {exc.text or exc.status}") from exc
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # no answer: it may have landed
+        raise PlatformError(
+            f"{what}: could not reach Discord ({type(exc).__name__})", ambiguous=True
+        ) from exc
 
 
 def writable_channel(guild: discord.Guild) -> discord.TextChannel | None:

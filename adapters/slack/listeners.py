@@ -7,7 +7,6 @@ import functools
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, cast
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 IDLE_WAIT = 10.0
-SEEN_EVENTS = 10_000
 SEND_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError)
 Listener = Callable[..., Awaitable[None]]
 
@@ -81,7 +79,6 @@ class SlackBot:
         self.app = app
         self.client = client or make_client(settings)
         self.members = Members(self.client)
-        self.seen: OrderedDict[str, None] = OrderedDict()  # recent event ids, oldest first
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.signing_secret.get_secret_value(),
@@ -160,12 +157,10 @@ class SlackBot:
         """Slack retries an event it thinks was not received; handle each event_id once."""
         event_id = body.get("event_id")
         if isinstance(event_id, str):
-            if event_id in self.seen:
+            team = str(body.get("team_id", ""))
+            if not await self.app.first_delivery(PLATFORM, team, event_id[:128]):
                 log.info("skipping retried event %s", event_id)
                 return BoltResponse(status=200, body="")
-            self.seen[event_id] = None
-            if len(self.seen) > SEEN_EVENTS:
-                self.seen.popitem(last=False)
         await next()
         return None
 

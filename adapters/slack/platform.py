@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -67,8 +67,11 @@ async def call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
         return await request
     except SlackApiError as exc:
         raise platform_error(exc) from exc
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise PlatformError(f"could not reach Slack ({type(exc).__name__})") from exc
+    except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as exc:
+        # No answer from Slack: the call may have landed all the same.
+        raise PlatformError(
+            f"could not reach Slack ({type(exc).__name__})", ambiguous=True
+        ) from exc
 
 
 class SlackPlatform:

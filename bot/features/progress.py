@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from collections import Counter
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -17,11 +17,12 @@ from bot.features import leaderboard, practice
 from bot.features.drops import topic_name
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option
 from bot.options import PERIOD
-from bot.ports import PlatformError
 from bot.scoring import Streak
 from bot.store import sql
 from bot.store.schema import answers, cards, drops, members, scores, streaks
 from questions.schema import TOPICS, ChoiceItem
+
+log = logging.getLogger(__name__)
 
 
 async def load_streak(conn: AsyncConnection, member: MemberRef) -> Streak | None:
@@ -69,18 +70,15 @@ async def count_day(
 async def announce_milestone(
     ctx: Context, place: Place, member: MemberRef, streak: Streak | None
 ) -> None:
+    """Cheer a streak milestone in the channel. Called after the answer is committed, so a
+    cheer that cannot be posted is logged and never reported as a failed answer."""
     if streak is None or streak.milestone is None:
         return
-    async with ctx.engine.connect() as conn:
-        name = await conn.scalar(
-            select(members.c.display_name).where(
-                members.c.platform == member.platform,
-                members.c.workspace_id == member.workspace_id,
-                members.c.user_id == member.user_id,
+    try:
+        async with ctx.engine.connect() as conn:
+            name = await conn.scalar(
+                select(members.c.display_name).where(*sql.of_member(members, member))
             )
-        )
-    # A cheer that cannot be posted is not worth failing the answer for.
-    with contextlib.suppress(PlatformError):
         await ctx.platform.post(
             place,
             Card(
@@ -89,6 +87,8 @@ async def announce_milestone(
                 tone=Tone.GOOD,
             ),
         )
+    except Exception:
+        log.exception("could not announce %s's %s-day streak", member, streak.milestone)
 
 
 async def practice_points_today(

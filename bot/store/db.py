@@ -21,18 +21,44 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+    _control_transactions(engine)
+    return engine
+
+
+BUSY_TIMEOUT_S = 30  # how long a writer waits for another to commit before giving up
+
+
+def _control_transactions(engine: AsyncEngine) -> None:
+    """SQLite transactions that begin where the code says, taking the write lock up front.
+
+    Left to itself, Python's sqlite3 starts a transaction only at the first INSERT/UPDATE, so a
+    SELECT before it (is the drop still open?) reads outside the transaction and a reveal can
+    commit in between. Here the driver's own handling is off and every transaction begins
+    explicitly: ``engine.begin()`` (a write) with ``BEGIN IMMEDIATE``, which waits for any other
+    writer and then holds the lock, so an answer and a reveal are strictly ordered; a read on
+    ``engine.connect()`` with a plain ``BEGIN``: a consistent snapshot that never waits (WAL).
+    """
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    return engine
+    @event.listens_for(engine.sync_engine, "before_execute")
+    def _note_autobegin(conn: Connection, *_args: Any, **_kwargs: Any) -> None:
+        if not conn.in_transaction():  # engine.connect(): the statement will autobegin
+            conn.info["read_snapshot"] = True
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Connection) -> None:
+        deferred = conn.info.pop("read_snapshot", False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str | None = None) -> Config:

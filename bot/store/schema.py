@@ -407,3 +407,14 @@ mock_feedback = Table(
     Column("improve", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# Inbound deliveries already handled (Slack event ids), shared by every instance so a retry
+# that reaches another process, or comes after a restart, is handled once. Kept a day.
+inbound_seen = Table(
+    "inbound_seen",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("delivery_id", String(128), primary_key=True),  # Slack's event_id
+    Column("seen_at", UTCDateTime(), nullable=False, index=True),
+)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tests.adapters.slack.conftest import ADMIN, ALICE, CHANNEL, DAVE, ERIN, SlackChat
+import aiohttp
+
+from adapters.settings import SlackSettings
+from adapters.slack import SlackBot, build_platform
+from bot.app import build_app
+from bot.config import Settings
+from tests.adapters.slack.conftest import ADMIN, ALICE, CHANNEL, DAVE, ERIN, Http, SlackChat
+from tests.conftest import mini_bank
 from tests.fakes.slack_api import BOT_USER, FakeSlack
 
 
@@ -62,3 +69,26 @@ async def test_messages_tab_publishes_nothing(chat: SlackChat, fake: FakeSlack) 
     """Opening the Messages tab is not a reason to publish the Home view."""
     await chat.event({"type": "app_home_opened", "user": ALICE, "channel": "D1", "tab": "messages"})
     assert not fake.of("views.publish")
+
+
+async def test_an_event_reaching_two_instances_and_a_restart_is_handled_once(
+    chat: SlackChat, fake: FakeSlack, settings: Settings, config: SlackSettings
+) -> None:
+    """Slack retries the same event to another process, then again after a restart: the
+    database, shared by every instance, knows it was handled."""
+    added = joined(BOT_USER, inviter=ADMIN)  # answered every time it is handled
+    await chat.event(added, event_id="Ev-shared")
+    for _ in range(2):  # a second instance, then that instance again after a restart
+        other_app = await build_app(
+            settings=settings, platform=build_platform(config), items=mini_bank()
+        )
+        other = SlackBot(config, other_app)
+        try:
+            port = await other.start_http("127.0.0.1", 0)
+            async with aiohttp.ClientSession() as session:
+                http = Http(f"http://127.0.0.1:{port}/slack/events", session)
+                await SlackChat(fake, other, http).event(added, event_id="Ev-shared", retry=1)
+        finally:
+            await other.stop()
+            await other_app.close()
+    assert [c.args["user"] for c in fake.of("chat.postEphemeral")] == [ADMIN]
