@@ -44,6 +44,8 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     files_dir = Path(database).parent / "files" if database else Path("data") / "files"
     platform = ConsolePlatform(console, files_dir=files_dir)
     clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0)) if sim_clock else None
+    if sim_clock:  # one process in simulated time: nothing to keep in step with
+        settings = settings.model_copy(update={"sync_seconds": 0})
     driver = ManualDriver(clock) if clock else None
     app = await build_app(settings=settings, platform=platform, clock=clock, driver=driver)
     try:

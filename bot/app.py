@@ -109,6 +109,7 @@ class App:
 
     async def close(self) -> None:
         self.jobs.stop()
+        await self.jobs.release()
         await self.ctx.engine.dispose()
 
 

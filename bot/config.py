@@ -62,6 +62,9 @@ class Settings(EnvSettings):
     timezone: str = Field("UTC", validation_alias=env("STUDYBOT_TIMEZONE"))
     log_level: str = Field("WARNING", validation_alias=env("STUDYBOT_LOG_LEVEL"))
     grace_minutes: int = Field(60, validation_alias=env("STUDYBOT_GRACE_MINUTES"))
+    # How often each instance re-reads schedules, settings and pending fires from the
+    # database, so changes made on another instance (or fires it left) take effect; 0: never.
+    sync_seconds: int = Field(10, ge=0, validation_alias=env("STUDYBOT_SYNC_SECONDS"))
     admins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=env("STUDYBOT_ADMINS")
     )

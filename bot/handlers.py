@@ -7,6 +7,7 @@ that ``bot.features`` builds), so the command table and the features form no imp
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,7 +100,7 @@ TimerHandler = Callable[["Context", Mapping[str, object]], Awaitable[None]]
 # A neutral event (a Reaction, MemberJoined, BotAdded…): handlers take that event's type.
 EventHandler = Callable[["Context", Any], Awaitable[Reply | None]]
 SuggestHandler = Callable[["Context", MemberRef, str], Awaitable[list[tuple[str, str]]]]
-StartHook = Callable[["Context"], Awaitable[None]]
+SyncHook = Callable[["Context"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,9 @@ class Feature:
     ``actions`` and ``forms`` map the prefix of an id (``"drop"`` in ``drop:12:3``) to the
     handler; the feature alone builds and parses the rest of its ids. ``timers`` map the kind
     of a one-off timer (``ctx.jobs.schedule_at(action=…)``) to what runs it; ``jobs`` plan
-    recurring work from the database; ``events`` map a neutral event's type to a handler;
+    recurring work from the database; ``on_sync`` hooks run at start-up and on every sync
+    tick (catching up on fires missed or left by a stopped instance); ``events`` map a
+    neutral event's type to a handler;
     ``suggestions`` name the values an option's ``suggest`` asks for.
     """
 
@@ -136,7 +139,7 @@ class Feature:
     forms: Mapping[str, FormHandler] = field(default_factory=dict)
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
     jobs: tuple[JobSource, ...] = ()
-    on_start: tuple[StartHook, ...] = ()
+    on_sync: tuple[SyncHook, ...] = ()
     events: Mapping[type, EventHandler] = field(default_factory=dict)
     suggestions: Mapping[str, SuggestHandler] = field(default_factory=dict)
 
@@ -187,3 +190,5 @@ class Context:
     rng: random.Random
     jobs: JobsPort
     commands: tuple[CommandSpec, ...] = ()  # the table, in /help order
+    # This process among the instances sharing the database (holder of the fires it claims).
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])

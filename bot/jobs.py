@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete, select, update
 
 from bot.context import Context
@@ -22,11 +23,12 @@ from bot.handlers import Planned
 from bot.registry import Registry
 from bot.scheduler import Driver
 from bot.store import sql
-from bot.store.schema import timers
+from bot.store.schema import fires, timers
 
 log = logging.getLogger(__name__)
 
 TIMER = "timer:"  # the driver's id prefix for one-off timers, which Jobs itself owns
+SYNC = "sync"  # the driver's id of the sync tick
 
 
 class Jobs:
@@ -45,14 +47,35 @@ class Jobs:
         return self._ctx
 
     async def start(self) -> None:
-        """Run the features' start-up work (catch-up on missed fires), plan, then tick."""
-        for hook in self.registry.on_start:
+        """Catch up (fires missed, or left by a stopped instance), plan, then tick."""
+        await self.sync()
+        self.driver.start()
+
+    async def sync(self, _due: datetime | None = None) -> None:
+        """Bring this instance in step with the database: the features' catch-up hooks, then
+        a refresh. Runs at start-up and every ``sync_seconds``, so what another instance
+        changed or left takes effect here within that time."""
+        for hook in self.registry.on_sync:
             await hook(self.ctx)
         await self.refresh()
-        self.driver.start()
 
     def stop(self) -> None:
         self.driver.shutdown()
+
+    async def release(self) -> None:
+        """On a normal stop: hand this instance's fires still in flight to the others now,
+        rather than when their lease runs out."""
+        now = self.ctx.clock.now()
+        async with self.ctx.engine.begin() as conn:
+            await conn.execute(
+                update(fires)
+                .where(
+                    fires.c.holder == self.ctx.instance_id,
+                    fires.c.status == "claimed",
+                    fires.c.lease_until > now,
+                )
+                .values(lease_until=now)
+            )
 
     # ---- the database is the truth ----------------------------------------------------
 
@@ -63,6 +86,10 @@ class Jobs:
         for source in self.registry.jobs:
             planned.extend(await source(self.ctx, now))
         planned.extend(await self._timers(now))
+        every = self.ctx.settings.sync_seconds
+        if every:
+            tick = IntervalTrigger(seconds=every, timezone=UTC)
+            planned.append(Planned(SYNC, f"every {every}s", tick, self.sync))
         wanted = {p.job_id: p for p in planned if p.trigger is not None}
         for stale in self.driver.job_ids() - set(wanted):
             self.forget(stale)

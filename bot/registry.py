@@ -19,8 +19,8 @@ from bot.handlers import (
     Feature,
     FormHandler,
     JobSource,
-    StartHook,
     SuggestHandler,
+    SyncHook,
     TimerHandler,
     prefix_of,
 )
@@ -56,7 +56,7 @@ class Registry:
     suggestions: Mapping[str, SuggestHandler]
     events: Mapping[type, tuple[EventHandler, ...]]
     jobs: tuple[JobSource, ...]
-    on_start: tuple[StartHook, ...]
+    on_sync: tuple[SyncHook, ...]
 
     @classmethod
     def of(cls, features: Sequence[Feature]) -> Registry:
@@ -81,7 +81,7 @@ class Registry:
             ),
             events=events,
             jobs=tuple(source for f in features for source in f.jobs),
-            on_start=tuple(hook for f in features for hook in f.on_start),
+            on_sync=tuple(hook for f in features for hook in f.on_sync),
         )
 
     def find(self, name: str) -> CommandSpec | None:

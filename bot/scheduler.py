@@ -20,6 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.ports import Clock, ManualClock
@@ -89,11 +91,12 @@ class APSchedulerDriver:
         self._triggers[job_id] = trigger
 
         async def run() -> None:
-            due = (
-                trigger.run_date
-                if isinstance(trigger, DateTrigger)
-                else last_fire(trigger, self.clock.now(), lookback=self.grace + timedelta(days=8))
-            )
+            if isinstance(trigger, DateTrigger):
+                due = trigger.run_date
+            elif isinstance(trigger, IntervalTrigger):  # the sync tick: no fire time to key on
+                due = self.clock.now()
+            else:
+                due = last_fire(trigger, self.clock.now(), lookback=self.grace + timedelta(days=8))
             await func(due or self.clock.now())
 
         self.scheduler.add_job(
@@ -215,8 +218,17 @@ async def claim(
     local_time: str,
     now: datetime,
     status: str = "claimed",
+    holder: str | None = None,
+    lease: timedelta | None = None,
 ) -> int | None:
-    """Insert the claim for one firing; the id if this instance won it, else None."""
+    """Claim one firing; the claim's id if this instance won it, else None.
+
+    The first instance inserts the claim. With a ``lease``, the claim says who holds it and
+    until when; a claim still ``claimed`` whose lease has run out (its holder died, stopped,
+    or backs off after a transient failure) is taken over here instead.
+    """
+    this = (fires.c.job == job, fires.c.local_time == local_time)
+    lease_until = now + lease if lease is not None else None
     won = await sql.insert_ignore(
         conn,
         fires,
@@ -228,16 +240,22 @@ async def claim(
             "local_time": local_time,
             "status": status,
             "claimed_at": now,
+            "holder": holder,
+            "lease_until": lease_until,
         },
         keys=("job", "local_time"),
     )
     if not won:
-        return None
-    claim_id = await conn.scalar(
-        fires.select()
-        .with_only_columns(fires.c.id)
-        .where(fires.c.job == job, fires.c.local_time == local_time)
-    )
+        if lease is None:
+            return None
+        taken = await conn.execute(
+            update(fires)
+            .where(*this, fires.c.status == "claimed", fires.c.lease_until <= now)
+            .values(holder=holder, lease_until=lease_until, attempts=fires.c.attempts + 1)
+        )
+        if not taken.rowcount:
+            return None
+    claim_id = await conn.scalar(fires.select().with_only_columns(fires.c.id).where(*this))
     return int(claim_id) if claim_id is not None else None
 
 

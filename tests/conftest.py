@@ -188,7 +188,8 @@ async def make_chat(
     clock = clock or ManualClock()
     driver = ManualDriver(clock)
     app = await build_app(
-        settings=Settings(database_url=database_url),
+        # Simulated time: each test syncs explicitly (jobs.sync) rather than every 10 s.
+        settings=Settings(database_url=database_url, sync_seconds=0),
         platform=platform,
         clock=clock,
         rng=random.Random(seed),

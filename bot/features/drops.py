@@ -17,7 +17,7 @@ from bot.context import Context
 from bot.handlers import CommandSpec, Feature, Invocation, Permission
 from bot.options import DIFFICULTY, DROP_KIND, TOPIC
 from bot.ports import PlatformError
-from bot.store.schema import drops
+from bot.store.schema import drops, fires
 from questions.extras import tips
 from questions.schema import ChoiceItem, Item, OpenItem
 
@@ -297,6 +297,7 @@ async def post_drop(
     posted_by: str,
     schedule_id: int | None = None,
     reveal_at: datetime | None = None,
+    fire_id: int | None = None,
 ) -> Posted | None:
     """Choose a question, record the drop, post it, and store the message id.
 
@@ -324,6 +325,8 @@ async def post_drop(
             schedule_id=schedule_id,
             reveal_at=reveal_at,
         )
+        if fire_id is not None:  # an instance taking this fire over finds the drop
+            await conn.execute(update(fires).where(fires.c.id == fire_id).values(drop_id=drop_id))
     try:
         card = question_card(drop_id, item, order=order, tip=tip_line(ctx.rng))
         message_id = await ctx.platform.post(place, card)

@@ -13,7 +13,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import RowMapping, delete, func, select, update
 
 from bot import bank
 from bot.chat import Place
@@ -23,11 +23,13 @@ from bot.features import reveal
 from bot.handlers import Planned
 from bot.ports import PlatformError
 from bot.scheduler import claim, cron_trigger, fire_times, next_fire
-from bot.store.schema import fires, schedules
+from bot.store.schema import drops, fires, schedules
 
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 100  # fires looked at per schedule after downtime
+LEASE = timedelta(minutes=2)  # how long a claim is held before another instance may take it
+BACKOFF_MINUTES = (1, 2, 4, 8, 16)  # waits between attempts after a transient failure
 
 
 def job_id(schedule_id: int) -> str:
@@ -111,6 +113,7 @@ async def catch_up(ctx: Context) -> None:
                 )
             ).all()
         )
+    await _resume_claims(ctx, now, grace)
     for schedule in await _active(ctx):
         since = max(schedule.updated_at, latest.get(job_id(schedule.id)) or schedule.updated_at)
         for due in fire_times(schedule.trigger, since, now)[-MAX_CATCH_UP:]:
@@ -118,6 +121,31 @@ async def catch_up(ctx: Context) -> None:
                 await fire_schedule(ctx, schedule.id, due)
             else:
                 await _record(ctx, schedule, due, status="missed", detail="the bot was not running")
+
+
+async def _resume_claims(ctx: Context, now: datetime, grace: timedelta) -> None:
+    """Claims whose lease ran out (their instance died or stopped, or is backing off after a
+    transient failure): taken over and posted inside the grace window, else failed."""
+    async with ctx.engine.connect() as conn:
+        left = (
+            await conn.execute(
+                select(fires.c.id, fires.c.job, fires.c.fire_time).where(
+                    fires.c.status == "claimed",
+                    fires.c.lease_until <= now,
+                    fires.c.job.like("schedule:%"),
+                )
+            )
+        ).all()
+    for fire_id, job, fire_time in left:
+        if now - fire_time <= grace:
+            await fire_schedule(ctx, int(job.split(":", 1)[1]), fire_time)
+            continue
+        async with ctx.engine.begin() as conn:
+            await conn.execute(
+                update(fires)
+                .where(fires.c.id == fire_id, fires.c.status == "claimed")
+                .values(status="failed", detail="not posted within the grace window")
+            )
 
 
 async def _record(
@@ -134,6 +162,8 @@ async def _record(
             local_time=local,
             now=ctx.clock.now(),
             status=status,
+            holder=ctx.instance_id,
+            lease=LEASE if status == "claimed" else None,
         )
         if claim_id is not None and detail:
             await conn.execute(update(fires).where(fires.c.id == claim_id).values(detail=detail))
@@ -151,13 +181,32 @@ async def fire_schedule(ctx: Context, schedule_id: int, due: datetime) -> None:
     claim_id = await _record(ctx, schedule, due, status="claimed")
     if claim_id is None:
         return  # another instance (or an earlier run) has this firing
-    outcome = await _post(ctx, schedule, due)
+    outcome = await _landed(ctx, claim_id) or await _post(ctx, schedule, due, claim_id)
     async with ctx.engine.begin() as conn:
         await conn.execute(update(fires).where(fires.c.id == claim_id).values(**outcome))
 
 
-async def _post(ctx: Context, schedule: Schedule, due: datetime) -> dict[str, object]:
-    """Post the scheduled drop; what to record on the fire."""
+async def _landed(ctx: Context, claim_id: int) -> dict[str, object] | None:
+    """A fire taken over from an instance that stopped after its post landed: what to
+    record, without posting again. A drop it recorded without a message is removed, to be
+    posted afresh (nobody can have seen a post that never returned)."""
+    async with ctx.engine.begin() as conn:
+        drop_id = await conn.scalar(select(fires.c.drop_id).where(fires.c.id == claim_id))
+        if drop_id is None:
+            return None
+        message_id = await conn.scalar(select(drops.c.message_id).where(drops.c.id == drop_id))
+        if message_id is None:
+            await conn.execute(delete(drops).where(drops.c.id == drop_id))
+            return None
+    return {"status": "posted", "drop_id": drop_id, "message_id": message_id, "lease_until": None}
+
+
+async def _post(
+    ctx: Context, schedule: Schedule, due: datetime, claim_id: int
+) -> dict[str, object]:
+    """Post the scheduled drop; what to record on the fire. A transient failure leaves the
+    fire claimed with a lease that runs out after a back-off, so the next sync on any
+    instance tries again while the grace window lasts."""
     reveal_at = reveal_time(schedule.trigger, due, schedule.reveal_minutes)
     try:
         posted = await drops_feature.post_drop(
@@ -167,10 +216,33 @@ async def _post(ctx: Context, schedule: Schedule, due: datetime) -> dict[str, ob
             posted_by=job_id(schedule.id),
             schedule_id=schedule.id,
             reveal_at=reveal_at,
+            fire_id=claim_id,
         )
     except PlatformError as exc:
-        return {"status": "failed", "detail": str(exc)}
+        return await _after_failure(ctx, claim_id, due, exc)
     if posted is None:
         return {"status": "empty", "detail": "no question matches the filters"}
     ctx.jobs.put(reveal.timer(ctx, posted.drop_id, reveal_at))
-    return {"status": "posted", "drop_id": posted.drop_id, "message_id": posted.message_id}
+    return {
+        "status": "posted",
+        "drop_id": posted.drop_id,
+        "message_id": posted.message_id,
+        "lease_until": None,
+    }
+
+
+async def _after_failure(
+    ctx: Context, claim_id: int, due: datetime, exc: PlatformError
+) -> dict[str, object]:
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        attempts = int(
+            await conn.scalar(select(fires.c.attempts).where(fires.c.id == claim_id)) or 1
+        )
+    wait = timedelta(minutes=BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1])
+    transient = exc.retry_after is not None or exc.ambiguous
+    grace = timedelta(minutes=ctx.settings.grace_minutes)
+    if transient and now + wait - due <= grace:
+        log.warning("scheduled drop %s failed (%s); trying again in %s", claim_id, exc, wait)
+        return {"status": "claimed", "lease_until": now + wait, "detail": f"retrying: {exc}"}
+    return {"status": "failed", "detail": str(exc), "lease_until": None}

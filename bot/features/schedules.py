@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import ColumnElement, RowMapping, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Card, Field, MemberRef, Place, Reply, Tone
@@ -172,6 +172,11 @@ def _scope(inv: Invocation) -> tuple[str, str]:
     return inv.member.ref.platform, inv.member.ref.workspace_id
 
 
+async def _fires_per_job(conn: AsyncConnection, *where: ColumnElement[bool]) -> dict[str, int]:
+    query = select(fires.c.job, func.count()).where(*where).group_by(fires.c.job)
+    return {job: int(n) for job, n in (await conn.execute(query)).all()}
+
+
 async def list_schedules(ctx: Context, inv: Invocation) -> Reply:
     platform, workspace_id = _scope(inv)
     async with ctx.engine.connect() as conn:
@@ -188,18 +193,12 @@ async def list_schedules(ctx: Context, inv: Invocation) -> Reply:
             .mappings()
             .all()
         )
-        missed: dict[str, int] = dict(
-            (
-                await conn.execute(
-                    select(fires.c.job, func.count())
-                    .where(
-                        fires.c.platform == platform,
-                        fires.c.workspace_id == workspace_id,
-                        fires.c.status.in_(("missed", "failed", "empty")),
-                    )
-                    .group_by(fires.c.job)
-                )
-            ).all()
+        scope = (fires.c.platform == platform, fires.c.workspace_id == workspace_id)
+        missed = await _fires_per_job(
+            conn, *scope, fires.c.status.in_(("missed", "failed", "empty"))
+        )
+        pending = await _fires_per_job(
+            conn, *scope, fires.c.status == "claimed", fires.c.lease_until <= ctx.clock.now()
         )
     if not rows:
         return Reply.text("No schedules yet. Add one with `/schedule add daily 09:00`.")
@@ -216,6 +215,8 @@ async def list_schedules(ctx: Context, inv: Invocation) -> Reply:
             if problems
             else ""
         )
+        if stuck := pending.get(firing.job_id(row["id"]), 0):
+            warn += f" · {stuck} waiting to be retried or taken over by a running instance"
         fields.append(Field(f"#{row['id']} · {state}", _describe(row) + warn))
     return Reply(card=Card(title="Schedules", fields=tuple(fields), tone=Tone.INFO))
 
@@ -452,6 +453,6 @@ FEATURE = Feature(
         CommandSpec("next", "When the next drop in this channel comes", next_drop),
     ),
     jobs=(firing.planned,),
-    on_start=(firing.catch_up,),
+    on_sync=(firing.catch_up,),
     suggestions={"schedules": suggest_ids},
 )

@@ -223,6 +223,11 @@ fires = Table(
     Column("message_id", String(64)),
     Column("detail", Text),
     Column("claimed_at", UTCDateTime(), nullable=False),
+    # Who is working on a claimed fire, and until when; a claim whose lease ran out (its
+    # instance died or stopped) is taken over by another within the grace window.
+    Column("holder", String(64)),
+    Column("lease_until", UTCDateTime()),
+    Column("attempts", Integer, nullable=False, server_default="1"),
     # Wall-clock time, not UTC: on the autumn DST change 01:30 happens twice, and a daily
     # 01:30 schedule must still post once.
     UniqueConstraint("job", "local_time"),

@@ -47,7 +47,8 @@ DAVE, ERIN = "UDAVE", "UERIN"  # never seen by the bot: their first contact brin
 
 def slack_settings(tmp_path: Path, fake: FakeSlack, **changes: Any) -> Settings:
     """The core's settings for a Slack test: its own database, plus ``changes``."""
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}", **changes)
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}"
+    return Settings(database_url=database_url, sync_seconds=0, **changes)  # simulated time
 
 
 def slack_config(fake: FakeSlack, **secrets: str) -> SlackSettings:
