@@ -13,6 +13,7 @@ from bot.ports import Platform, PlatformError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+AMBIGUOUS_WAIT = 1.0  # seconds before retrying a keyed post whose fate is unknown, times attempt
 
 
 @dataclass
@@ -28,20 +29,28 @@ class Outbox:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     max_wait: float = 60.0
 
-    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call(
+        self, what: str, call: Callable[[], Awaitable[T]], *, idempotent: bool = False
+    ) -> T:
+        """Retry what the platform says to retry later; an ambiguous failure (it may have
+        landed) only when the call is idempotent, e.g. a post with a key."""
         for attempt in range(1, self.attempts + 1):
             try:
                 return await call()
             except PlatformError as exc:
-                if exc.retry_after is None or attempt == self.attempts:
+                safe = exc.retry_after is not None and not exc.ambiguous
+                if not (safe or (exc.ambiguous and idempotent)) or attempt == self.attempts:
                     raise
-                wait = min(exc.retry_after, self.max_wait)
+                asked = exc.retry_after
+                wait = min(AMBIGUOUS_WAIT * attempt if asked is None else asked, self.max_wait)
                 log.warning("%s failed (%s); retry %d in %.1fs", what, exc, attempt, wait)
                 await self.sleep(wait)
         raise AssertionError("unreachable")
 
-    async def post(self, place: Place, card: Card) -> str:
-        return await self._call("post", lambda: self.platform.post(place, card))
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        return await self._call(
+            "post", lambda: self.platform.post(place, card, key=key), idempotent=key is not None
+        )
 
     async def edit(self, place: Place, message_id: str, card: Card) -> None:
         await self._call("edit", lambda: self.platform.edit(place, message_id, card))

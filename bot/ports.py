@@ -28,8 +28,13 @@ class PlatformError(Exception):
 class Platform(Protocol):
     """Outbound messages not caused by an interaction: drops, reveals, announcements."""
 
-    async def post(self, place: Place, card: Card) -> str:
-        """Post a card; return the platform's message id."""
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        """Post a card; return the platform's message id.
+
+        With a ``key`` the post is idempotent: posting again with the same key (after an
+        ambiguous failure) returns the message that already landed instead of a second one
+        (Discord: a nonce the API enforces; Slack: the key in the message's metadata).
+        """
         ...
 
     async def edit(self, place: Place, message_id: str, card: Card) -> None: ...
@@ -105,7 +110,10 @@ class MemoryPlatform:
     messages: dict[str, Sent] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)  # (operation, message id)
     reactions: list[tuple[str, str]] = field(default_factory=list)  # (message id, emoji)
-    fail_next: list[PlatformError] = field(default_factory=list)
+    fail_next: list[BaseException] = field(default_factory=list)
+    # Failures raised after the call took effect: the message lands, the caller hears an error.
+    fail_after_landing: list[PlatformError] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # idempotency key → message id
     closed_channels: set[str] = field(default_factory=set)
     roles: dict[str, set[str]] = field(default_factory=dict)  # role id → holders
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -117,11 +125,17 @@ class MemoryPlatform:
         if self.fail_next:
             raise self.fail_next.pop(0)
 
-    async def post(self, place: Place, card: Card) -> str:
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
         self._maybe_fail()
+        if key is not None and key in self.keys:
+            return self.keys[key]  # the platform recognises the retry
         message_id = self._next_id()
         self.messages[message_id] = Sent(message_id, place, card)
         self.log.append(("post", message_id))
+        if key is not None:
+            self.keys[key] = message_id
+        if self.fail_after_landing:
+            raise self.fail_after_landing.pop(0)
         return message_id
 
     async def edit(self, place: Place, message_id: str, card: Card) -> None:

@@ -24,6 +24,7 @@ from bot.chat import (
     Reply,
 )
 from bot.config import Settings
+from bot.outbox import Outbox
 from bot.ports import ManualClock, MemoryPlatform, Sent
 from bot.registry import Registry
 from bot.scheduler import ManualDriver
@@ -174,6 +175,10 @@ def items() -> tuple[Item, ...]:
     return mini_bank()
 
 
+async def _no_wait(_seconds: float) -> None:
+    return None
+
+
 async def make_chat(
     database_url: str,
     *,
@@ -196,6 +201,7 @@ async def make_chat(
         items=mini_bank() if items is None else items,
         driver=driver,
         features=features,
+        outbox=Outbox(platform, sleep=_no_wait),  # retries happen, without the waiting
     )
     await app.start()
     return Chat(app, platform, clock, driver)

@@ -135,7 +135,8 @@ class ConsolePlatform:
         self.console.print(render(card, header=f"{header} · {message_id}"))
         return message_id
 
-    async def post(self, place: Place, card: Card) -> str:
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        # The console never fails after printing, so a key has nothing to deduplicate.
         where = f"#{place.channel_id}" + (f" › thread {place.thread_id}" if place.thread_id else "")
         return self._show(place, card, visible_to=None, header=where)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 import discord
@@ -16,6 +17,11 @@ from bot.ports import PlatformError
 PLATFORM = "discord"
 ARCHIVE_AFTER: Final = 10080  # minutes: a reveal thread stays open for a week of votes
 NOT_READY_RETRY = 5.0  # seconds: a server not yet loaded after a (re)connect
+
+
+def nonce(key: str) -> str:
+    """A Discord nonce (at most 25 characters) that stands for an idempotency key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:25]
 
 
 @contextmanager
@@ -59,9 +65,15 @@ class DiscordPlatform:
             int(place.thread_id or place.channel_id), guild_id=int(place.workspace_id)
         )
 
-    async def post(self, place: Place, card: Card) -> str:
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        """Post a card. A ``key`` becomes the message's nonce, which discord.py sends with
+        ``enforce_nonce``: Discord answers a repeat (its own 5xx retries, or ours after an
+        ambiguous failure) with the message already created instead of a second one."""
+        options: dict[str, Any] = render.message(card)
+        if key:
+            options["nonce"] = nonce(key)
         with platform_errors("post"):
-            message = await self._channel(place).send(**render.message(card))
+            message = await self._channel(place).send(**options)
         return str(message.id)
 
     async def edit(self, place: Place, message_id: str, card: Card) -> None:

@@ -44,8 +44,15 @@ def build_platform(settings: SlackSettings) -> Platform:
 class SlackError(PlatformError):
     """A PlatformError that keeps Slack's error code (e.g. "not_in_channel")."""
 
-    def __init__(self, message: str, *, error: str, retry_after: float | None = None) -> None:
-        super().__init__(message, retry_after=retry_after)
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, ambiguous=ambiguous)
         self.error = error
 
 
@@ -57,7 +64,9 @@ def platform_error(exc: SlackApiError) -> SlackError:
         after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), "1")
         return SlackError("Slack is rate limiting studybot", error=error, retry_after=float(after))
     return SlackError(
-        FRIENDLY.get(error, f"Slack said {error or response.status_code}"), error=error
+        FRIENDLY.get(error, f"Slack said {error or response.status_code}"),
+        error=error,
+        ambiguous=response.status_code >= 500,  # the request may have been carried out
     )
 
 
@@ -74,23 +83,64 @@ async def call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
         ) from exc
 
 
+POST_EVENT = "studybot_post"  # message metadata type carrying a post's idempotency key
+LOOK_BACK = 50  # recent messages read back to find a post that landed despite an error
+
+
 class SlackPlatform:
     """Posts the core sends on its own (drops, reveals, threads, DMs) through the Web API."""
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post(self, place: Place, card: Card) -> str:
-        response = await call(
-            self.client.chat_postMessage(
-                channel=place.channel_id,
-                thread_ts=place.thread_id,
-                blocks=blocks.blocks(card),
-                text=blocks.text(card),
-                unfurl_links=False,
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        """Post a card. With a ``key`` it rides in the message's metadata: after a failure
+        that may have landed, the channel (or thread) is read back and a message carrying the
+        key is returned instead of posting a second one."""
+        metadata = {"event_type": POST_EVENT, "event_payload": {"key": key}} if key else None
+        try:
+            response = await call(
+                self.client.chat_postMessage(
+                    channel=place.channel_id,
+                    thread_ts=place.thread_id,
+                    blocks=blocks.blocks(card),
+                    text=blocks.text(card),
+                    unfurl_links=False,
+                    metadata=metadata,
+                )
             )
-        )
+        except PlatformError as exc:
+            landed = await self._find(place, key) if key and exc.ambiguous else None
+            if landed is None:
+                raise
+            return landed
         return str(response["ts"])
+
+    async def _find(self, place: Place, key: str) -> str | None:
+        """The ts of a recent message in ``place`` carrying ``key``, if one landed."""
+        try:
+            if place.thread_id:
+                response = await call(
+                    self.client.conversations_replies(
+                        channel=place.channel_id,
+                        ts=place.thread_id,
+                        include_all_metadata=True,
+                        limit=LOOK_BACK,
+                    )
+                )
+            else:
+                response = await call(
+                    self.client.conversations_history(
+                        channel=place.channel_id, include_all_metadata=True, limit=LOOK_BACK
+                    )
+                )
+        except PlatformError:
+            return None  # cannot tell: the caller reports the original failure
+        for message in response.get("messages") or ():
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return str(message["ts"])
+        return None
 
     async def edit(self, place: Place, message_id: str, card: Card) -> None:
         await call(

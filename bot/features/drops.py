@@ -104,6 +104,8 @@ class Drop:
     revealed_at: datetime | None
     source: str = "channel"
     order: Order = ()  # how the options were shown; answers keep the item's own indices
+    reveal_message_id: str | None = None  # parts of a reveal already out, so a retry resumes
+    thread_id: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -127,6 +129,8 @@ async def load(conn: AsyncConnection, drop_id: int, *, lock: bool = False) -> Dr
         revealed_at=row["revealed_at"],
         source=row["source"],
         order=decode_order(row["option_order"], item),
+        reveal_message_id=row["reveal_message_id"],
+        thread_id=row["thread_id"],
     )
 
 
@@ -329,14 +333,42 @@ async def post_drop(
             await conn.execute(update(fires).where(fires.c.id == fire_id).values(drop_id=drop_id))
     try:
         card = question_card(drop_id, item, order=order, tip=tip_line(ctx.rng))
-        message_id = await ctx.platform.post(place, card)
-    except PlatformError:
-        async with ctx.engine.begin() as conn:
+        message_id = await ctx.platform.post(place, card, key=post_key(drop_id))
+    except PlatformError as exc:
+        if exc.ambiguous:  # it may be on screen: keep the drop; repost() can confirm it
+            raise PostUnconfirmed(drop_id, exc) from exc
+        async with ctx.engine.begin() as conn:  # it did not land: nothing anyone can see
             await conn.execute(delete(drops).where(drops.c.id == drop_id))
         raise
+    await _confirm(ctx, drop_id, message_id)
+    return Posted(drop_id, item, message_id)
+
+
+class PostUnconfirmed(PlatformError):
+    """The drop's post failed in a way that may have landed; the drop is kept, unconfirmed."""
+
+    def __init__(self, drop_id: int, cause: PlatformError) -> None:
+        super().__init__(str(cause), retry_after=cause.retry_after, ambiguous=True)
+        self.drop_id = drop_id
+
+
+def post_key(drop_id: int) -> str:
+    """The idempotency key of a drop's post: posting it again returns the same message."""
+    return f"drop:{drop_id}"
+
+
+async def _confirm(ctx: Context, drop_id: int, message_id: str) -> None:
     async with ctx.engine.begin() as conn:
         await conn.execute(update(drops).where(drops.c.id == drop_id).values(message_id=message_id))
-    return Posted(drop_id, item, message_id)
+
+
+async def repost(ctx: Context, drop: Drop) -> Posted:
+    """Post a drop whose earlier post was never confirmed, under the same key: the platform
+    returns the message if the first attempt landed, so it is never shown twice."""
+    card = question_card(drop.id, drop.item, order=drop.order, tip=tip_line(ctx.rng))
+    message_id = await ctx.platform.post(drop.place, card, key=post_key(drop.id))
+    await _confirm(ctx, drop.id, message_id)
+    return Posted(drop.id, drop.item, message_id)
 
 
 async def drop_now(ctx: Context, inv: Invocation) -> Reply:
@@ -344,6 +376,12 @@ async def drop_now(ctx: Context, inv: Invocation) -> Reply:
     try:
         posted = await post_drop(
             ctx, place=inv.place, filters=filters, posted_by=inv.member.ref.user_id
+        )
+    except PostUnconfirmed as exc:
+        return Reply.error(
+            f"Drop #{exc.drop_id} may not have been posted ({exc}). If it shows in the channel "
+            f"it works as usual: reveal it with `/reveal drop:{exc.drop_id}`; if not, run "
+            "`/drop now` again."
         )
     except PlatformError as exc:
         return Reply.error(f"Could not post in this channel: {exc}. Nothing was saved.")

@@ -13,7 +13,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import RowMapping, func, select, update
 
 from bot import bank
 from bot.chat import Place
@@ -23,7 +23,7 @@ from bot.features import reveal
 from bot.handlers import Planned
 from bot.ports import PlatformError
 from bot.scheduler import claim, cron_trigger, fire_times, next_fire
-from bot.store.schema import drops, fires, schedules
+from bot.store.schema import fires, schedules
 
 log = logging.getLogger(__name__)
 
@@ -187,18 +187,21 @@ async def fire_schedule(ctx: Context, schedule_id: int, due: datetime) -> None:
 
 
 async def _landed(ctx: Context, claim_id: int) -> dict[str, object] | None:
-    """A fire taken over from an instance that stopped after its post landed: what to
-    record, without posting again. A drop it recorded without a message is removed, to be
-    posted afresh (nobody can have seen a post that never returned)."""
-    async with ctx.engine.begin() as conn:
+    """A fire retried or taken over after its drop was recorded: what to record, without a
+    second card. A drop whose post was never confirmed is posted again under the same key,
+    which returns the message if the first attempt landed after all."""
+    async with ctx.engine.connect() as conn:
         drop_id = await conn.scalar(select(fires.c.drop_id).where(fires.c.id == claim_id))
-        if drop_id is None:
-            return None
-        message_id = await conn.scalar(select(drops.c.message_id).where(drops.c.id == drop_id))
-        if message_id is None:
-            await conn.execute(delete(drops).where(drops.c.id == drop_id))
-            return None
-    return {"status": "posted", "drop_id": drop_id, "message_id": message_id, "lease_until": None}
+        drop = None if drop_id is None else await drops_feature.load(conn, int(drop_id))
+    if drop is None:
+        return None
+    message_id = drop.message_id
+    if message_id is None:
+        try:
+            message_id = (await drops_feature.repost(ctx, drop)).message_id
+        except PlatformError as exc:
+            return await _after_failure(ctx, claim_id, drop.posted_at, exc)
+    return {"status": "posted", "drop_id": drop.id, "message_id": message_id, "lease_until": None}
 
 
 async def _post(

@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat import Card, Reply, Tone
+from bot.chat import Card, Place, Reply, Tone
 from bot.context import Context
 from bot.features import drops as drops_feature
 from bot.features.drops import (
@@ -53,7 +55,9 @@ async def planned(ctx: Context, now: datetime) -> list[Planned]:
         pending = (
             await conn.execute(
                 select(drops.c.id, drops.c.reveal_at).where(
-                    drops.c.reveal_at.is_not(None), drops.c.revealed_at.is_(None)
+                    drops.c.reveal_at.is_not(None),
+                    drops.c.revealed_at.is_(None),
+                    drops.c.message_id.is_not(None),  # never reveal a post not known to be out
                 )
             )
         ).all()
@@ -82,11 +86,14 @@ async def reveal_command(ctx: Context, inv: Invocation) -> Reply:
             drops.c.channel_id == place.channel_id,
             drops.c.private_to.is_(None),
             drops.c.revealed_at.is_(None),
-            drops.c.message_id.is_not(None),
         )
-        open_ids = list((await conn.scalars(query.order_by(drops.c.id))).all())
+        found = (
+            await conn.execute(query.add_columns(drops.c.message_id).order_by(drops.c.id))
+        ).all()
+    # A drop whose post was never confirmed is revealed only when asked for by number.
+    open_ids = [drop_id for drop_id, message_id in found if message_id is not None]
     if wanted is not None:
-        if wanted not in open_ids:
+        if wanted not in [drop_id for drop_id, _ in found]:
             listed = ", ".join(f"#{i}" for i in open_ids) or "none"
             return Reply.error(f"Drop #{wanted} is not open in this channel (open here: {listed}).")
         drop_id = int(wanted)
@@ -110,7 +117,9 @@ async def reveal(ctx: Context, drop_id: int) -> bool:
     """Reveal a drop exactly once; False if it was already revealed.
 
     The drop is claimed first (revealed_at set), so two reveals never both post; if posting
-    fails for good, the claim is undone and the drop stays open.
+    fails for good, the claim is undone and the drop stays open. Every part is posted under
+    its own key and recorded once out, so a retry resumes where the last attempt stopped and
+    a part that landed despite an error is not posted again.
     """
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
@@ -123,28 +132,11 @@ async def reveal(ctx: Context, drop_id: int) -> bool:
             return False
         drop = await drops_feature.load(conn, drop_id)
         assert drop is not None
-        rows = (
-            (
-                await conn.execute(
-                    select(
-                        answers.c.id,
-                        answers.c.user_id,
-                        answers.c.option_index,
-                        answers.c.text,
-                        answers.c.correct,
-                        members.c.display_name,
-                    )
-                    .select_from(sql.with_names(answers))
-                    .where(answers.c.drop_id == drop_id)
-                    .order_by(answers.c.answered_at, answers.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = await _answers_of(conn, drop_id)
     try:
         if isinstance(drop.item, ChoiceItem):
-            reveal_id = await ctx.platform.post(drop.place, _reveal_card(drop, rows))
+            card = _reveal_card(drop, rows)
+            reveal_id = await ctx.platform.post(drop.place, card, key=f"reveal:{drop.id}")
             thread_id = None
         else:
             reveal_id, thread_id = await _reveal_open(ctx, drop, rows)
@@ -164,6 +156,25 @@ async def reveal(ctx: Context, drop_id: int) -> bool:
         except PlatformError as exc:  # the reveal is out; a stale button only says "closed"
             log.warning("could not close drop %s message: %s", drop_id, exc)
     return True
+
+
+async def _answers_of(conn: AsyncConnection, drop_id: int) -> Sequence[RowMapping]:
+    """The drop's answers in the order they came, with their authors' names."""
+    query = (
+        select(
+            answers.c.id,
+            answers.c.user_id,
+            answers.c.option_index,
+            answers.c.text,
+            answers.c.correct,
+            answers.c.message_id,
+            members.c.display_name,
+        )
+        .select_from(sql.with_names(answers))
+        .where(answers.c.drop_id == drop_id)
+        .order_by(answers.c.answered_at, answers.c.id)
+    )
+    return (await conn.execute(query)).mappings().all()
 
 
 def _name(row: RowMapping) -> str:
@@ -198,6 +209,7 @@ async def _reveal_open(
 ) -> tuple[str, str | None]:
     item = drop.item
     assert isinstance(item, OpenItem)
+    key = f"reveal:{drop.id}"
     if not rows:
         card = model_answer_card(item)
         card = Card(
@@ -207,26 +219,43 @@ async def _reveal_open(
             footer="Nobody answered this one. The next drop is a fresh chance.",
             tone=Tone.GOOD,
         )
-        return await ctx.platform.post(drop.place, card), None
-    header = Card(
-        title=f"Answers to drop #{drop.id} · {topic_name(item.topic)}",
-        body=f"{item.prompt}\n\n{len(rows)} answer(s) in the thread. React to the ones you "
-        f"learn most from: each member's reaction is a vote. The model answer follows them.",
-        tone=Tone.INFO,
-    )
-    header_id = await ctx.platform.post(drop.place, header)
-    thread = await ctx.platform.open_thread(drop.place, header_id, f"Answers to drop #{drop.id}")
+        return await ctx.platform.post(drop.place, card, key=key), None
+    thread = await _thread(ctx, drop, len(rows))
     for row in rows:
-        card = Card(title=f"{_name(row)}'s answer", body=str(row["text"]))
-        message_id = await ctx.platform.post(thread, card)
-        async with ctx.engine.begin() as conn:
-            await conn.execute(
-                update(answers).where(answers.c.id == row["id"]).values(message_id=message_id)
-            )
-        await ctx.platform.add_reaction(thread, message_id, VOTE_EMOJI)
-    model = model_answer_card(item)
-    await ctx.platform.post(thread, model)
-    return header_id, thread.thread_id
+        if row["message_id"] is None:  # not out yet (a retry resumes here)
+            card = Card(title=f"{_name(row)}'s answer", body=str(row["text"]))
+            message_id = await ctx.platform.post(thread, card, key=f"{key}:answer:{row['id']}")
+            await ctx.platform.add_reaction(thread, message_id, VOTE_EMOJI)
+            await _record(answers, row["id"], ctx, message_id=message_id)
+    await ctx.platform.post(thread, model_answer_card(item), key=f"{key}:model")
+    assert thread.thread_id is not None
+    return str(drop.reveal_message_id), thread.thread_id
+
+
+async def _thread(ctx: Context, drop: Drop, answered: int) -> Place:
+    """The reveal's header and its thread: made once, recorded as soon as each is out."""
+    header_id = drop.reveal_message_id
+    if header_id is None:
+        item = drop.item
+        header = Card(
+            title=f"Answers to drop #{drop.id} · {topic_name(item.topic)}",
+            body=f"{item.prompt}\n\n{answered} answer(s) in the thread. React to the ones you "
+            f"learn most from: each member's reaction is a vote. The model answer follows them.",
+            tone=Tone.INFO,
+        )
+        header_id = await ctx.platform.post(drop.place, header, key=f"reveal:{drop.id}")
+        await _record(drops, drop.id, ctx, reveal_message_id=header_id)
+        drop = replace(drop, reveal_message_id=header_id)
+    if drop.thread_id is not None:
+        return drop.place.in_thread(drop.thread_id)
+    thread = await ctx.platform.open_thread(drop.place, header_id, f"Answers to drop #{drop.id}")
+    await _record(drops, drop.id, ctx, thread_id=thread.thread_id)
+    return thread
+
+
+async def _record(table: Table, row_id: int, ctx: Context, **values: object) -> None:
+    async with ctx.engine.begin() as conn:
+        await conn.execute(update(table).where(table.c.id == row_id).values(**values))
 
 
 FEATURE = Feature(

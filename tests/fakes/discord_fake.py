@@ -167,6 +167,8 @@ class FakeDiscord:
         self.uploads: dict[str, bytes] = {}  # attachment id -> content, served as the CDN
         self.identifies: list[Json] = []
         self.failures: list[tuple[str, re.Pattern[str], int, Json, float]] = []
+        self.after_failures: list[tuple[str, re.Pattern[str], int, Json]] = []
+        self.nonces: dict[str, str] = {}  # nonce → message id
         self.delays: list[tuple[str, re.Pattern[str], float]] = []
         self._sockets: list[tuple[web.WebSocketResponse, Iterator[int]]] = []
         self._runner: web.AppRunner | None = None
@@ -279,6 +281,11 @@ class FakeDiscord:
     ) -> None:
         """Answer the next matching request with an error (429s carry a Via header)."""
         self.failures.append((method, re.compile(path), status, body, retry_after))
+
+    def fail_after(self, method: str, path: str, *, status: int, body: Json) -> None:
+        """Carry out the next matching request, then answer it with an error anyway (a
+        response lost after the message was created)."""
+        self.after_failures.append((method, re.compile(path), status, body))
 
     def delay(self, method: str, path: str, seconds: float) -> None:
         """Answer every matching request only after ``seconds``."""
@@ -443,7 +450,13 @@ class FakeDiscord:
                     error = {**error, "retry_after": retry_after, "global": False}
                 return _json(error, status=status, headers=headers)
         request[BODY] = body
-        return await handler(request)  # type: ignore[no-any-return]
+        response = await handler(request)
+        for rule in self.after_failures:
+            method, pattern, status, error = rule
+            if method == request.method and pattern.fullmatch(path):
+                self.after_failures.remove(rule)
+                return _json(error, status=status)
+        return response  # type: ignore[no-any-return]
 
     async def _me(self, _: web.Request) -> web.Response:
         return _json(self.bot.payload())
@@ -520,7 +533,14 @@ class FakeDiscord:
         channel = request.match_info["channel"]
         if channel not in self.channels:
             return _json({"message": "Unknown Channel", "code": 10003}, status=404)
-        return _json(self._message(channel, request[BODY]))
+        body = request[BODY]
+        nonce = body.get("nonce")
+        if body.get("enforce_nonce") and nonce in self.nonces:  # Discord's own dedupe
+            return _json(self.messages[self.nonces[nonce]])
+        message = self._message(channel, body, **({"nonce": nonce} if nonce else {}))
+        if nonce:
+            self.nonces[nonce] = message["id"]
+        return _json(message)
 
     async def _edit(self, request: web.Request) -> web.Response:
         message = self.messages.get(request.match_info["mid"])

@@ -77,6 +77,9 @@ class FakeSlack:
             list
         )
         self.delays: dict[str, float] = {}
+        self.after_failures: dict[str, list[int]] = defaultdict(list)
+        # What was posted, newest first, per (channel, thread ts): read by conversations.*
+        self.history: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
         self.port = 0
         self.socket: web.WebSocketResponse | None = None
         self.connected = asyncio.Event()
@@ -143,6 +146,11 @@ class FakeSlack:
     def unread(self, method: str) -> list[Call]:
         return self.of(method)[self._read[method] :]
 
+    def fail_after(self, method: str, status: int) -> None:
+        """Carry out the next call of ``method``, then answer it with an HTTP error anyway (a
+        response lost after the message was posted)."""
+        self.after_failures[method].append(status)
+
     def fail(self, method: str, status: int, error: str, **headers: str) -> None:
         """Answer the next call of ``method`` with an error (e.g. 429 + Retry-After)."""
         self.failures[method].append((status, headers, {"ok": False, "error": error}))
@@ -171,6 +179,8 @@ class FakeSlack:
         wanted = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         result = self._answer(method, args) if token == wanted else _error("invalid_auth")
         await self._record(Call(method, args, result))
+        if self.after_failures[method]:
+            return web.Response(status=self.after_failures[method].pop(0), text="upstream error")
         return web.json_response(result)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +196,18 @@ class FakeSlack:
             }
         if method == "chat.postMessage":
             ts = self.next_ts()
-            return {"ok": True, "channel": args["channel"], "ts": ts, "message": {"ts": ts}}
+            message = {"ts": ts, "text": args.get("text", "")}
+            if args.get("metadata"):
+                message["metadata"] = args["metadata"]
+            where = (args["channel"], args.get("thread_ts"))
+            self.history.setdefault(where, []).insert(0, message)  # newest first, as Slack
+            return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+        if method == "conversations.history":
+            found = self.history.get((args["channel"], None), [])
+            return {"ok": True, "messages": _with_metadata(found, args)}
+        if method == "conversations.replies":
+            found = self.history.get((args["channel"], args["ts"]), [])
+            return {"ok": True, "messages": _with_metadata(found, args)}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "chat.update":
@@ -290,3 +311,11 @@ def _matches(info: dict[str, Any], args: dict[str, Any]) -> bool:
 
 def _error(error: str) -> dict[str, Any]:
     return {"ok": False, "error": error}
+
+
+def _with_metadata(messages: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Slack leaves message metadata out unless include_all_metadata is asked for."""
+    limit = int(args.get("limit") or 100)
+    if str(args.get("include_all_metadata")).lower() in ("true", "1"):
+        return messages[:limit]
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages[:limit]]

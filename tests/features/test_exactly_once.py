@@ -10,8 +10,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.chat import Card, Place
+from bot.ports import MemoryPlatform, PlatformError
 from bot.store.schema import answers
-from tests.conftest import Chat, member
+from tests.conftest import Chat, make_chat, member
 
 ROUNDS = 40
 PRESSES = 30
@@ -74,3 +76,80 @@ async def test_a_failed_cheer_after_the_answer_is_saved_is_not_reported_as_a_fai
     async with chat.app.ctx.engine.connect() as conn:
         assert len((await conn.execute(select(answers.c.id))).all()) == 7
     assert not [m for m in chat.posts() if "streak" in m.card.title]  # the cheer did fail
+
+
+class FlakyPlatform(MemoryPlatform):
+    """Fails a fifth of posts with a rate limit, a server error or a timeout, half of them
+    after the message landed (the caller hears an error all the same)."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(platform="memory")
+        self.rng = random.Random(seed)
+        self.faults = 0
+
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        if self.rng.random() >= 0.2:
+            return await super().post(place, card, key=key)
+        self.faults += 1
+        fault = self.rng.choice(
+            [
+                PlatformError("rate limited", retry_after=0.01),
+                PlatformError("Discord error 503", ambiguous=True),
+                PlatformError("could not reach Slack (TimeoutError)", ambiguous=True),
+            ]
+        )
+        if fault.retry_after is None and self.rng.random() < 0.5:
+            await super().post(place, card, key=key)  # it landed; the answer got lost
+        raise fault
+
+
+async def test_every_drop_and_reveal_part_is_delivered_once_through_faults(
+    database_url: str,
+) -> None:
+    """20 drops (choice and open), answered and revealed while a fifth of posts fail with
+    429 / 5xx / timeouts, half after landing: each card and reveal part appears exactly once."""
+    platform = FlakyPlatform(seed=5)
+    chat = await make_chat(database_url, platform=platform)
+    people = [member(f"q{i}") for i in range(3)]
+    try:
+        for round_ in range(20):
+            kind = "choice" if round_ % 2 else "open"
+            posted = await chat.run(f"/drop now kind:{kind}", as_=chat.admin)
+            assert posted.card and posted.card.body.startswith("Posted drop"), posted
+            drop = chat.last_post()
+            for who in people:
+                if kind == "choice":
+                    await chat.choose(drop, 1, as_=who)
+                else:
+                    form = await chat.press(drop, 1, as_=who)
+                    text = f"{who.display_name}: overfitting fits the noise."
+                    await chat.submit(form, {"answer": text}, as_=who)
+            for _attempt in range(5):  # the admin tries again if the reveal reports a failure
+                reply = await chat.run("/reveal", as_=chat.admin)
+                if reply.card and reply.card.body.startswith("Revealed"):
+                    break
+        titles = [m.card.title for m in platform.messages.values() if m.to is None]
+        assert platform.faults >= 10
+        assert sum(t.startswith("Question drop") for t in titles) == 20
+        for number in range(1, 21):
+            if number % 2 == 0:  # choice
+                assert sum(t.startswith(f"Answer to drop #{number}:") for t in titles) == 1
+            else:
+                assert sum(t.startswith(f"Answers to drop #{number} ") for t in titles) == 1
+        assert sum(t.endswith("'s answer") for t in titles) == 10 * len(people)
+        assert sum(t == "Model answer" for t in titles) == 10
+    finally:
+        await chat.app.close()
+
+
+async def test_an_unconfirmed_drop_is_kept_and_revealed_only_when_named(chat: Chat) -> None:
+    """Four timeouts on the drop's post: the member-facing card may be out, so the drop is
+    kept; the admin is told so, the timer and a bare /reveal leave it, /reveal drop:1 works."""
+    chat.platform.fail_next += [PlatformError("timed out", ambiguous=True)] * 4
+    reply = await chat.run("/drop now kind:choice", as_=chat.admin)
+    assert reply.card and "Drop #1 may not have been posted" in reply.card.body
+    assert "`/reveal drop:1`" in reply.card.body
+    bare = await chat.run("/reveal", as_=chat.admin)
+    assert bare.card and "No open drop" in bare.card.body
+    named = await chat.run("/reveal drop:1", as_=chat.admin)
+    assert named.card and named.card.body.startswith("Revealed drop #1")

@@ -255,3 +255,16 @@ async def test_an_unmarked_dm_press_is_told_to_use_a_server(chat: DiscordChat) -
     }
     pressed = await chat.press(dm, "Old", as_=chat.alice)
     assert "studybot works inside a server" in pressed.text
+
+
+async def test_a_keyed_post_whose_answer_is_lost_is_not_posted_twice(chat: DiscordChat) -> None:
+    """Discord creates the message but answers 500: discord.py retries with the same nonce
+    (enforce_nonce), and Discord hands back the message it made; one message, its id."""
+    chat.fake.fail_after("POST", MESSAGES, status=500, body={"message": "Internal error"})
+    message_id = await platform(chat).post(place(chat), CARD, key="drop:11")
+    created = chat.fake.posts()
+    assert len(created) == 1 and created[0]["id"] == message_id
+    sent = [
+        body for method, path, body in chat.fake.calls if method == "POST" and "/messages" in path
+    ]
+    assert len(sent) == 2 and sent[0]["nonce"] == sent[1]["nonce"] and sent[0]["enforce_nonce"]

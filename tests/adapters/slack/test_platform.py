@@ -101,3 +101,44 @@ async def test_other_errors_are_final(platform: SlackPlatform, fake: FakeSlack) 
 async def test_check_channel(platform: SlackPlatform, channel: str, reason: str | None) -> None:
     """Whether studybot may post in a channel, from conversations.info."""
     assert await platform.check_channel(Place("slack", TEAM, channel)) == reason
+
+
+async def test_a_post_whose_answer_is_lost_is_found_not_posted_twice(
+    platform: SlackPlatform, fake: FakeSlack
+) -> None:
+    """chat.postMessage lands but the response is a 502: the key in the message's metadata
+    is found in the channel's history, so the core gets the message and no second one."""
+    fake.fail_after("chat.postMessage", 502)
+    ts = await Outbox(platform).post(HERE, CARD, key="drop:7")
+    posts = fake.of("chat.postMessage")
+    assert len(posts) == 1 and posts[0].result["ts"] == ts
+    assert posts[0].args["metadata"] == {
+        "event_type": "studybot_post",
+        "event_payload": {"key": "drop:7"},
+    }
+
+
+async def test_a_lost_thread_reply_is_found_in_the_thread(
+    platform: SlackPlatform, fake: FakeSlack
+) -> None:
+    """The same inside a thread: conversations.replies finds the reply that landed."""
+    parent = await platform.post(HERE, CARD)
+    fake.fail_after("chat.postMessage", 504)
+    ts = await Outbox(platform).post(HERE.in_thread(parent), CARD, key="reveal:3:model")
+    assert len(fake.of("chat.postMessage")) == 2 and fake.of("conversations.replies")
+    assert fake.of("chat.postMessage")[1].result["ts"] == ts
+
+
+async def test_a_post_that_did_not_land_is_sent_again(
+    platform: SlackPlatform, fake: FakeSlack
+) -> None:
+    """A 503 before anything was posted: nothing carries the key, so the outbox posts again."""
+    fake.fail("chat.postMessage", 503, "service_unavailable")
+    waited: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waited.append(seconds)
+
+    await Outbox(platform, sleep=wait).post(HERE, CARD, key="drop:8")
+    assert len([c for c in fake.of("chat.postMessage") if c.result.get("ok")]) == 1
+    assert len(waited) == 1
