@@ -78,7 +78,26 @@ async def _run_discord(settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot; a store that cannot be written (read-only, full, missing) is one plain
+    line naming the database and the fix, exit code 1."""
+    from sqlalchemy.exc import OperationalError
+
     settings = _settings(args)
+    try:
+        return _run(args, settings)
+    except (OSError, OperationalError) as exc:
+        where = settings.database_url
+        reason = getattr(exc, "orig", None) or exc
+        print(
+            f"studybot: cannot use the database {where} ({reason}). Check that its folder "
+            "exists and is writable and the disk has space, or choose another with --db PATH "
+            "or DATABASE_URL.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     discord_token = bool(DiscordSettings().token.get_secret_value())
     slack_token = bool(SlackSettings().bot_token.get_secret_value())
     if args.console or not (discord_token or slack_token):

@@ -254,3 +254,14 @@ async def test_the_same_question_twice_shows_two_orders_each_revealed_right(
     titles = re.findall(r"Answer to drop #(\d)\s*: ([A-D])\. Recall on the fraud class", out)
     for (number, shown), order in zip(titles, orders, strict=True):
         assert order["ABCD".index(shown)].startswith("Recall on the fraud class"), number
+
+
+def test_a_database_that_cannot_be_written_is_one_plain_line(tmp_path: Path) -> None:
+    """A store in a place that cannot hold it: one line naming it and the fix, exit 1."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = _studybot("run", "--db", str(blocker / "studybot.db"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("studybot: cannot use the database ") and "--db PATH" in line
