@@ -21,6 +21,10 @@ BOT_SCOPES = (
     "files:write",  # exports and charts (private ones go to the member's DM)
     "im:write",  # direct messages to one member
     "mpim:write",  # group messages for a few members
+    # After a post whose answer was lost, read the channel back for the message carrying its
+    # key instead of posting twice (only studybot's own recent messages are looked at).
+    "channels:history",
+    "groups:history",
 )
 BOT_EVENTS = ("app_home_opened", "member_joined_channel", "reaction_added", "reaction_removed")
 PLACEHOLDER_URL = "https://studybot.example.com" + EVENTS_PATH
