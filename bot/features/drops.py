@@ -183,7 +183,7 @@ def option_fields(
             share = f" · {pct}% ({n})"
         why = option.reason
         if option.misconception:
-            why += f"\n_Misconception: {option.misconception}._"
+            why += f"\nMisconception: {option.misconception}."
         fields.append(Field(f"{mark} {LETTERS[pos]}. {option.text}{share}", why))
     return tuple(fields)
 
