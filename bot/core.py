@@ -57,7 +57,6 @@ class Core:
                 event = replace(event, member=member)
                 await self._touch(member)
             reply = await self._dispatch(event)
-            return await self._with_welcome(event, reply)
         except CommandError as exc:
             return Reply.error(str(exc))
         except Exception:
@@ -69,6 +68,11 @@ class Core:
                 f"Something went wrong on our side (ref {ref}). Please try again in a moment; "
                 "if you were answering, pressing again tells you whether your answer counted."
             )
+        try:
+            return await self._with_welcome(event, reply)
+        except Exception:  # the reply stands: a welcome is never worth failing it for
+            log.exception("could not welcome %r", event.member)
+            return reply
 
     async def _dispatch(self, event: Event) -> Reply | None:
         match event:
