@@ -6,16 +6,26 @@ hour still gives one claim.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.context import Context, workspace_tz
 from bot.scheduler import claim
 
+LEASE = timedelta(minutes=2)  # how long a claim is held before another instance may take it
+
 
 async def claim_local(
-    ctx: Context, *, job: str, platform: str, workspace_id: str, due: datetime, status: str
+    ctx: Context,
+    *,
+    job: str,
+    platform: str,
+    workspace_id: str,
+    due: datetime,
+    status: str,
+    lease: timedelta | None = None,
 ) -> int | None:
-    """Claim a firing keyed by local time in the workspace's zone; the id if won."""
+    """Claim a firing keyed by local time in the workspace's zone; the id if won. With a
+    ``lease`` the claim names this instance and may be taken over once the lease runs out."""
     async with ctx.engine.begin() as conn:
         tz = await workspace_tz(conn, platform, workspace_id)
         return await claim(
@@ -27,6 +37,8 @@ async def claim_local(
             local_time=due.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
             now=ctx.clock.now(),
             status=status,
+            holder=ctx.instance_id,
+            lease=lease,
         )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, scoring
 from bot.chat import Card, Field, MemberRef, Place, Tone
-from bot.claims import claim_local
+from bot.claims import LEASE, claim_local
 from bot.context import Context, workspace_tz
 from bot.features import leaderboard
 from bot.features.drops import topic_name
@@ -57,12 +57,16 @@ async def planned(ctx: Context, _now: datetime) -> list[Planned]:
     return jobs
 
 
+JOB = "digest"
+
+
 def _job_id(place: Place) -> str:
-    return f"digest:{place.platform}:{place.workspace_id}:{place.channel_id}"
+    return f"{JOB}:{place.platform}:{place.workspace_id}:{place.channel_id}"
 
 
 async def run(ctx: Context, place: Place, due: datetime) -> None:
-    """Claim this week's digest for the channel; if won, post it and record how it went."""
+    """Claim this week's digest for the channel; if won, post it and record how it went.
+    The claim is leased: if this instance stops before recording, another takes it over."""
     claim_id = await claim_local(
         ctx,
         job=_job_id(place),
@@ -70,12 +74,42 @@ async def run(ctx: Context, place: Place, due: datetime) -> None:
         workspace_id=place.workspace_id,
         due=due,
         status="claimed",
+        lease=LEASE,
     )
     if claim_id is None:
         return
     status = await post_weekly(ctx, place=place, due=due)
     async with ctx.engine.begin() as conn:
-        await conn.execute(update(fires).where(fires.c.id == claim_id).values(status=status))
+        await conn.execute(
+            update(fires).where(fires.c.id == claim_id).values(status=status, lease_until=None)
+        )
+
+
+async def resume(ctx: Context) -> None:
+    """Digests whose instance stopped before recording them: posted inside the grace window
+    (under the same key, so never twice), else recorded as failed."""
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        left = (
+            await conn.execute(
+                select(fires.c.id, fires.c.job, fires.c.fire_time).where(
+                    fires.c.status == "claimed",
+                    fires.c.lease_until <= now,
+                    fires.c.job.like(f"{JOB}:%"),
+                )
+            )
+        ).all()
+    for fire_id, job, fire_time in left:
+        if now - fire_time <= timedelta(minutes=ctx.settings.grace_minutes):
+            platform, workspace_id, channel_id = job.split(":", 3)[1:]
+            await run(ctx, Place(platform, workspace_id, channel_id), fire_time)
+            continue
+        async with ctx.engine.begin() as conn:
+            await conn.execute(
+                update(fires)
+                .where(fires.c.id == fire_id, fires.c.status == "claimed")
+                .values(status="failed", detail="not posted within the grace window")
+            )
 
 
 async def _hardest(
@@ -161,8 +195,9 @@ async def post_weekly(ctx: Context, *, place: Place, due: datetime) -> str:
         footer="A new week starts now: every drop is a fresh chance.",
         tone=Tone.INFO,
     )
+    key = f"{_job_id(place)}:{last_week}"  # a digest retried after a crash is not posted twice
     try:
-        await ctx.platform.post(place, card)
+        await ctx.platform.post(place, card, key=key)
     except PlatformError:
         return "failed"
     return "posted"
@@ -217,4 +252,4 @@ async def _move_reward(
             )
 
 
-FEATURE = Feature("digest", jobs=(planned,))
+FEATURE = Feature("digest", jobs=(planned,), on_sync=(resume,))

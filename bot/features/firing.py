@@ -17,6 +17,7 @@ from sqlalchemy import RowMapping, func, select, update
 
 from bot import bank
 from bot.chat import Place
+from bot.claims import LEASE
 from bot.context import Context
 from bot.features import drops as drops_feature
 from bot.features import reveal
@@ -28,7 +29,6 @@ from bot.store.schema import fires, schedules
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 100  # fires looked at per schedule after downtime
-LEASE = timedelta(minutes=2)  # how long a claim is held before another instance may take it
 BACKOFF_MINUTES = (1, 2, 4, 8, 16)  # waits between attempts after a transient failure
 
 

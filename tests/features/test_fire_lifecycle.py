@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import build_app
-from bot.chat import Command, Place
+from bot.chat import Card, Command, Place
 from bot.config import Settings
 from bot.ports import ManualClock, MemoryPlatform, PlatformError
 from bot.store.schema import fires
@@ -205,3 +205,43 @@ async def test_the_sync_tick_brings_changes_from_elsewhere_on_the_real_scheduler
     finally:
         await here.close()
         await elsewhere.close()
+
+
+class DiesOnDigest(MemoryPlatform):
+    """An instance that dies while posting the weekly digest, once."""
+
+    def __init__(self) -> None:
+        super().__init__(platform="memory")
+        self.dead = False
+
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        if card.title.startswith("Last week") and not self.dead:
+            self.dead = True
+            raise SystemExit
+        return await super().post(place, card, key=key)
+
+
+async def test_a_digest_left_by_a_dead_instance_is_posted_once_by_another(
+    database_url: str,
+) -> None:
+    """The instance posting Monday's digest dies after claiming it: once the lease is over,
+    the other instance's sync posts it, once."""
+    clock, platform = ManualClock(), DiesOnDigest()
+    first = await make_chat(database_url, clock=clock, platform=platform)
+    second = await make_chat(database_url, clock=clock, platform=platform)
+    try:
+        await first.run("/schedule add daily 10:00 tz:UTC kind:choice", as_=first.admin)
+        await first.advance(timedelta(hours=1, minutes=5))
+        await first.choose(first.last_post(), 3, as_=first.alice)
+        with pytest.raises(SystemExit):
+            await first.advance(timedelta(days=7))
+        await second.app.jobs.sync()
+        assert not [m for m in second.posts() if m.card.title.startswith("Last week")]
+        clock.advance(timedelta(minutes=3))
+        await second.app.jobs.sync()
+        await second.app.jobs.sync()
+        digests = [m for m in second.posts() if m.card.title.startswith("Last week")]
+        assert len(digests) == 1
+    finally:
+        await first.app.close()
+        await second.app.close()
