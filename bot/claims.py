@@ -6,10 +6,14 @@ hour still gives one claim.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
 
 from bot.context import Context, workspace_tz
 from bot.scheduler import claim
+from bot.store.schema import fires
 
 LEASE = timedelta(minutes=2)  # how long a claim is held before another instance may take it
 
@@ -50,3 +54,31 @@ async def claim_once(
         ctx, job=job, platform=platform, workspace_id=workspace_id, due=due, status="posted"
     )
     return won is not None
+
+
+async def resume_left(
+    ctx: Context, prefix: str, run: Callable[[str, datetime], Awaitable[None]]
+) -> None:
+    """Claims of ``prefix:`` jobs whose lease ran out (their instance died or stopped, or is
+    backing off): ``run(job, fire_time)`` again inside the grace window, else failed."""
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        left = (
+            await conn.execute(
+                select(fires.c.id, fires.c.job, fires.c.fire_time).where(
+                    fires.c.status == "claimed",
+                    fires.c.lease_until <= now,
+                    fires.c.job.like(f"{prefix}:%"),
+                )
+            )
+        ).all()
+    for fire_id, job, fire_time in left:
+        if now - fire_time <= timedelta(minutes=ctx.settings.grace_minutes):
+            await run(job, fire_time)
+            continue
+        async with ctx.engine.begin() as conn:
+            await conn.execute(
+                update(fires)
+                .where(fires.c.id == fire_id, fires.c.status == "claimed")
+                .values(status="failed", detail="not done within the grace window")
+            )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, scoring
 from bot.chat import Card, Field, MemberRef, Place, Tone
-from bot.claims import LEASE, claim_local
+from bot.claims import LEASE, claim_local, resume_left
 from bot.context import Context, workspace_tz
 from bot.features import leaderboard
 from bot.features.drops import topic_name
@@ -88,28 +88,12 @@ async def run(ctx: Context, place: Place, due: datetime) -> None:
 async def resume(ctx: Context) -> None:
     """Digests whose instance stopped before recording them: posted inside the grace window
     (under the same key, so never twice), else recorded as failed."""
-    now = ctx.clock.now()
-    async with ctx.engine.connect() as conn:
-        left = (
-            await conn.execute(
-                select(fires.c.id, fires.c.job, fires.c.fire_time).where(
-                    fires.c.status == "claimed",
-                    fires.c.lease_until <= now,
-                    fires.c.job.like(f"{JOB}:%"),
-                )
-            )
-        ).all()
-    for fire_id, job, fire_time in left:
-        if now - fire_time <= timedelta(minutes=ctx.settings.grace_minutes):
-            platform, workspace_id, channel_id = job.split(":", 3)[1:]
-            await run(ctx, Place(platform, workspace_id, channel_id), fire_time)
-            continue
-        async with ctx.engine.begin() as conn:
-            await conn.execute(
-                update(fires)
-                .where(fires.c.id == fire_id, fires.c.status == "claimed")
-                .values(status="failed", detail="not posted within the grace window")
-            )
+
+    async def again(job: str, due: datetime) -> None:
+        platform, workspace_id, channel_id = job.split(":", 3)[1:]
+        await run(ctx, Place(platform, workspace_id, channel_id), due)
+
+    await resume_left(ctx, JOB, again)
 
 
 async def _hardest(

@@ -17,7 +17,7 @@ from sqlalchemy import RowMapping, func, select, update
 
 from bot import bank
 from bot.chat import Place
-from bot.claims import LEASE
+from bot.claims import LEASE, resume_left
 from bot.context import Context
 from bot.features import drops as drops_feature
 from bot.features import reveal
@@ -113,7 +113,11 @@ async def catch_up(ctx: Context) -> None:
                 )
             ).all()
         )
-    await _resume_claims(ctx, now, grace)
+
+    async def again(job: str, due: datetime) -> None:
+        await fire_schedule(ctx, int(job.split(":", 1)[1]), due)
+
+    await resume_left(ctx, "schedule", again)
     for schedule in await _active(ctx):
         since = max(schedule.updated_at, latest.get(job_id(schedule.id)) or schedule.updated_at)
         for due in fire_times(schedule.trigger, since, now)[-MAX_CATCH_UP:]:
@@ -121,31 +125,6 @@ async def catch_up(ctx: Context) -> None:
                 await fire_schedule(ctx, schedule.id, due)
             else:
                 await _record(ctx, schedule, due, status="missed", detail="the bot was not running")
-
-
-async def _resume_claims(ctx: Context, now: datetime, grace: timedelta) -> None:
-    """Claims whose lease ran out (their instance died or stopped, or is backing off after a
-    transient failure): taken over and posted inside the grace window, else failed."""
-    async with ctx.engine.connect() as conn:
-        left = (
-            await conn.execute(
-                select(fires.c.id, fires.c.job, fires.c.fire_time).where(
-                    fires.c.status == "claimed",
-                    fires.c.lease_until <= now,
-                    fires.c.job.like("schedule:%"),
-                )
-            )
-        ).all()
-    for fire_id, job, fire_time in left:
-        if now - fire_time <= grace:
-            await fire_schedule(ctx, int(job.split(":", 1)[1]), fire_time)
-            continue
-        async with ctx.engine.begin() as conn:
-            await conn.execute(
-                update(fires)
-                .where(fires.c.id == fire_id, fires.c.status == "claimed")
-                .values(status="failed", detail="not posted within the grace window")
-            )
 
 
 async def _record(
