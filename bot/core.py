@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from bot import commands as table
 from bot.chat import (
@@ -25,6 +26,7 @@ from bot.context import Context
 from bot.handlers import CommandError, CommandSpec, Invocation, Permission
 from bot.registry import Registry
 from bot.store import sql
+from bot.store.db import LOCK_WAIT
 from bot.store.schema import members, workspaces
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # Members seen within this window are not written again: last_seen is approximate by design.
 TOUCH_EVERY = timedelta(minutes=5)
+BOOKKEEPING_WAIT = 0.25  # seconds
 
 
 UNKNOWN_BUTTON = "That button is no longer understood. Run `/help` to start again."
@@ -46,6 +49,9 @@ class Core:
         self.registry = registry
         self._touched: dict[MemberRef, tuple[str, datetime]] = {}
         self._welcomed: set[MemberRef] = set()  # welcomed already: no need to ask the store
+        # Remembering a member and their welcome may wait: while another process holds
+        # SQLite's write lock they are skipped after a moment, so reads still answer.
+        self._bookkeeping = ctx.engine.execution_options(**{LOCK_WAIT: BOOKKEEPING_WAIT})
 
     async def handle(self, event: Event) -> Reply | None:
         """Handle one inbound event. Bad input (``CommandError`` from a command, button or
@@ -137,7 +143,7 @@ class Core:
 
     async def _claim_welcome(self, ref: MemberRef) -> bool:
         """Mark the member welcomed; True only for the one call that did it."""
-        async with self.ctx.engine.begin() as conn:
+        async with self._bookkeeping.begin() as conn:
             won = await conn.execute(
                 update(members)
                 .where(*sql.of_member(members, ref), members.c.welcomed_at.is_(None))
@@ -160,7 +166,18 @@ class Core:
         seen = self._touched.get(ref)
         if seen and seen[0] == member.display_name and now - seen[1] < TOUCH_EVERY:
             return
-        async with self.ctx.engine.begin() as conn:
+        try:
+            await self._remember(member, now)
+        except OperationalError as exc:  # another process holds the write lock: skip it
+            log.info("not recording %s now: %s", ref, exc)
+            return
+        if len(self._touched) > 100_000:  # bound the memory of a very large community
+            self._touched.clear()
+        self._touched[ref] = (member.display_name, now)
+
+    async def _remember(self, member: Member, now: datetime) -> None:
+        ref = member.ref
+        async with self._bookkeeping.begin() as conn:
             await sql.upsert(
                 conn,
                 workspaces,
@@ -186,9 +203,6 @@ class Core:
                 keys=("platform", "workspace_id", "user_id"),
                 update=("display_name", "last_seen"),
             )
-        if len(self._touched) > 100_000:  # bound the memory of a very large community
-            self._touched.clear()
-        self._touched[ref] = (member.display_name, now)
 
 
 def _unknown(name: str) -> CommandSpec:

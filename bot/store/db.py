@@ -27,6 +27,9 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 BUSY_TIMEOUT_S = 30  # how long a writer waits for another to commit before giving up
+# Execution option: seconds a write that may be skipped waits for SQLite's lock, e.g.
+# ``engine.execution_options(sqlite_lock_wait=0.2).begin()`` (ignored on PostgreSQL).
+LOCK_WAIT = "sqlite_lock_wait"
 
 
 def _control_transactions(engine: AsyncEngine) -> None:
@@ -57,8 +60,19 @@ def _control_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
-        deferred = conn.info.pop("read_snapshot", False)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if conn.info.pop("read_snapshot", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        wait = conn.get_execution_options().get(LOCK_WAIT)
+        if wait is None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Bookkeeping that may be skipped: wait briefly for the lock, then give up.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
 
 
 def alembic_config(url: str | None = None) -> Config:

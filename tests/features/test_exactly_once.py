@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -153,3 +155,25 @@ async def test_an_unconfirmed_drop_is_kept_and_revealed_only_when_named(chat: Ch
     assert bare.card and "No open drop" in bare.card.body
     named = await chat.run("/reveal drop:1", as_=chat.admin)
     assert named.card and named.card.body.startswith("Revealed drop #1")
+
+
+async def test_reading_commands_answer_while_another_process_holds_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    """Another process holds SQLite's write lock: /help and /leaderboard still answer at
+    once for a member never seen before (recording them is bookkeeping, done later)."""
+    path = tmp_path / "locked.db"
+    chat = await make_chat(f"sqlite+aiosqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        newcomer = member("Newcomer")
+        for command in ("/help", "/leaderboard"):
+            reply = await asyncio.wait_for(chat.run(command, as_=newcomer), timeout=5)
+            assert reply.card is not None and "went wrong" not in reply.card.body, command
+        holder.execute("ROLLBACK")
+        again = await chat.run("/help", as_=newcomer)  # the lock is gone: now remembered
+        assert again.notes and again.notes[0].title == "Welcome to the study group!"
+    finally:
+        holder.close()
+        await chat.app.close()
