@@ -23,7 +23,14 @@ from bot.chat import (
     Reply,
 )
 from bot.context import Context
-from bot.handlers import CommandError, CommandSpec, Invocation, Permission
+from bot.handlers import (
+    UNKNOWN_BUTTON,
+    UNKNOWN_FORM,
+    CommandError,
+    CommandSpec,
+    Invocation,
+    Permission,
+)
 from bot.registry import Registry
 from bot.store import sql
 from bot.store.db import LOCK_WAIT
@@ -35,10 +42,6 @@ log = logging.getLogger(__name__)
 # Members seen within this window are not written again: last_seen is approximate by design.
 TOUCH_EVERY = timedelta(minutes=5)
 BOOKKEEPING_WAIT = 0.25  # seconds
-
-
-UNKNOWN_BUTTON = "That button is no longer understood. Run `/help` to start again."
-UNKNOWN_FORM = "That form is no longer understood. Run `/help` to start again."
 
 
 class Core:

@@ -88,6 +88,11 @@ class CommandSpec:
         return " ".join([f"/{self.name}", *(o.usage() for o in self.options)])
 
 
+# What a member is told when a button or form id is not (or no longer) understood.
+UNKNOWN_BUTTON = "That button is no longer understood. Run `/help` to start again."
+UNKNOWN_FORM = "That form is no longer understood. Run `/help` to start again."
+
+
 class CommandError(Exception):
     """Bad command input; the message says what was wrong and how to fix it."""
 

@@ -26,7 +26,7 @@ from bot.features.drops import (
     model_answer_card,
     option_fields,
 )
-from bot.handlers import Feature
+from bot.handlers import UNKNOWN_BUTTON, UNKNOWN_FORM, Feature
 from bot.store import sql
 from bot.store.schema import answers
 from questions.schema import ChoiceItem, OpenItem
@@ -68,7 +68,7 @@ async def _existing(conn: AsyncConnection, drop: Drop, user_id: str) -> Reply | 
 async def on_action(ctx: Context, action: Action) -> Reply:
     parsed = drops_feature.parse_answer_id(action.action_id)
     if parsed is None:
-        return Reply.error("That button is no longer understood. Run `/help` to start again.")
+        return Reply.error(UNKNOWN_BUTTON)
     drop_id, choice = parsed
     member = action.member.ref
     if choice == "open":
@@ -231,7 +231,7 @@ def _feedback_card(drop: Drop, option: int, *, points: int, due: datetime, now: 
 async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
     parsed = drops_feature.parse_answer_id(submit.form_id)
     if parsed is None or parsed[1] != OPEN:
-        return Reply.error("That form is no longer understood. Run `/help` to start again.")
+        return Reply.error(UNKNOWN_FORM)
     drop_id = parsed[0]
     text = (submit.values.get("answer") or "").strip()
     if len(text) < MIN_OPEN_ANSWER:

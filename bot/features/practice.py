@@ -20,7 +20,14 @@ from bot import bank
 from bot.chat import Action, Button, Card, MemberRef, Reply, Style, Tone
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
-from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Option
+from bot.handlers import (
+    UNKNOWN_BUTTON,
+    CommandError,
+    CommandSpec,
+    Feature,
+    Invocation,
+    Option,
+)
 from bot.options import DIFFICULTY, TOPIC
 from bot.store import sql
 from bot.store.schema import SHIPPED, cards, member_settings, questions, retirements, review_logs
@@ -271,7 +278,7 @@ def next_button() -> Button:
 async def on_action(ctx: Context, action: Action) -> Reply:
     """The "Next question" button under practice feedback: /practice with no filters."""
     if action.action_id != NEXT:
-        return Reply.error("That button is no longer understood. Run `/help` to start again.")
+        return Reply.error(UNKNOWN_BUTTON)
     return await _ask(ctx, Invocation(action.member, action.place, PRACTICE, {}), due_only=False)
 
 

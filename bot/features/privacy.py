@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.chat import Action, Attachment, Button, Card, MemberRef, Reply, Style, Tone
 from bot.context import Context
 from bot.features.votes import recount_votes
-from bot.handlers import CommandSpec, Feature, Invocation
+from bot.handlers import UNKNOWN_BUTTON, CommandSpec, Feature, Invocation
 from bot.store.schema import answers, drops, metadata, reactions, timers
 
 PREFIX = "me"
@@ -172,7 +172,7 @@ async def forget(ctx: Context, member: MemberRef) -> int:
 async def on_action(ctx: Context, action: Action) -> Reply:
     """The "Yes, forget me" button under /me forget."""
     if action.action_id != FORGET:
-        return Reply.error("That button is no longer understood. Run `/help` to start again.")
+        return Reply.error(UNKNOWN_BUTTON)
     return await on_confirm(ctx, action.member.ref)
 
 
