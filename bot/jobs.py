@@ -91,19 +91,23 @@ class Jobs:
             tick = IntervalTrigger(seconds=every, timezone=UTC)
             planned.append(Planned(SYNC, f"every {every}s", tick, self.sync))
         wanted = {p.job_id: p for p in planned if p.trigger is not None}
-        for stale in self.driver.job_ids() - set(wanted):
+        known = self.driver.job_ids()  # asked once: refresh runs on every sync tick
+        for stale in known - set(wanted):
             self.forget(stale)
         for job in wanted.values():
-            self.put(job)
+            self._put(job, known)
         for job in planned:
             if job.trigger is None:  # missed while down: run late rather than never
                 await job.run(now)
 
     def put(self, job: Planned) -> None:
         """Plan one job now (e.g. the reveal of a drop just posted); refresh keeps it."""
+        self._put(job, self.driver.job_ids())
+
+    def _put(self, job: Planned, known: set[str]) -> None:
+        """Hand ``job`` to the driver unless it already has it with the same signature."""
         assert job.trigger is not None
-        known = job.job_id in self.driver.job_ids()
-        if self._signatures.get(job.job_id) == job.signature and known:
+        if self._signatures.get(job.job_id) == job.signature and job.job_id in known:
             return
         run = job.run
         if isinstance(job.trigger, DateTrigger):  # one-shot: forgotten once it has run
