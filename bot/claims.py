@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from bot.context import Context, workspace_tz
-from bot.scheduler import claim
+from bot.scheduler import claim, local_key
 from bot.store.schema import fires
 
 LEASE = timedelta(minutes=2)  # how long a claim is held before another instance may take it
@@ -38,7 +38,7 @@ async def claim_local(
             workspace_id=workspace_id,
             job=job,
             fire_time=due,
-            local_time=due.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+            local_time=local_key(due, tz),
             now=ctx.clock.now(),
             status=status,
             holder=ctx.instance_id,

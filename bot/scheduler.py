@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -206,6 +206,11 @@ class ManualDriver:
 
     def shutdown(self) -> None:
         return None
+
+
+def local_key(due: datetime, zone: tzinfo) -> str:
+    """A firing's wall-clock time in its zone: the claim key that survives the DST fold."""
+    return due.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
 async def claim(

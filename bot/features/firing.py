@@ -23,7 +23,7 @@ from bot.features import drops as drops_feature
 from bot.features import reveal
 from bot.handlers import Planned
 from bot.ports import PlatformError
-from bot.scheduler import claim, cron_trigger, fire_times, next_fire
+from bot.scheduler import claim, cron_trigger, fire_times, local_key, next_fire
 from bot.store.schema import fires, schedules
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,6 @@ async def catch_up(ctx: Context) -> None:
 async def _record(
     ctx: Context, schedule: Schedule, due: datetime, *, status: str, detail: str = ""
 ) -> int | None:
-    local = due.astimezone(ZoneInfo(schedule.timezone)).strftime("%Y-%m-%dT%H:%M")
     async with ctx.engine.begin() as conn:
         claim_id = await claim(
             conn,
@@ -138,7 +137,7 @@ async def _record(
             workspace_id=schedule.place.workspace_id,
             job=job_id(schedule.id),
             fire_time=due,
-            local_time=local,
+            local_time=local_key(due, ZoneInfo(schedule.timezone)),
             now=ctx.clock.now(),
             status=status,
             holder=ctx.instance_id,
