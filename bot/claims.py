@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.context import Context, workspace_tz
 from bot.scheduler import claim, local_key
-from bot.store.schema import fires
+from bot.store import sql
+from bot.store.schema import deliveries, fires
 
 LEASE = timedelta(minutes=2)  # how long a claim is held before another instance may take it
 
@@ -56,6 +58,30 @@ async def claim_once(
     return won is not None
 
 
+async def settle(ctx: Context, claim_id: int, status: str = "posted") -> None:
+    """Record a leased claim's work as finished (``status``) and drop the lease."""
+    async with ctx.engine.begin() as conn:
+        await conn.execute(
+            update(fires).where(fires.c.id == claim_id).values(status=status, lease_until=None)
+        )
+
+
+async def renew(ctx: Context, claim_id: int) -> bool:
+    """Extend this instance's lease on a claim during long work; False if another instance
+    took it over meanwhile (then stop: the work is theirs now)."""
+    async with ctx.engine.begin() as conn:
+        kept = await conn.execute(
+            update(fires)
+            .where(
+                fires.c.id == claim_id,
+                fires.c.status == "claimed",
+                fires.c.holder == ctx.instance_id,
+            )
+            .values(lease_until=ctx.clock.now() + LEASE)
+        )
+    return bool(kept.rowcount)
+
+
 async def resume_left(
     ctx: Context, prefix: str, run: Callable[[str, datetime], Awaitable[None]]
 ) -> None:
@@ -82,3 +108,43 @@ async def resume_left(
                 .where(fires.c.id == fire_id, fires.c.status == "claimed")
                 .values(status="failed", detail="not done within the grace window")
             )
+
+
+# ---- steps of a resumable delivery ------------------------------------------------------------
+
+
+async def is_done(ctx: Context, key: str) -> bool:
+    async with ctx.engine.connect() as conn:
+        found = await conn.scalar(select(deliveries.c.key).where(deliveries.c.key == key))
+    return found is not None
+
+
+async def record_done(
+    conn: AsyncConnection, key: str, *, platform: str, workspace_id: str, now: datetime
+) -> None:
+    await sql.insert_ignore(
+        conn,
+        deliveries,
+        {"key": key, "platform": platform, "workspace_id": workspace_id, "done_at": now},
+        keys=("key",),
+    )
+
+
+async def step_once(
+    ctx: Context,
+    key: str,
+    *,
+    platform: str,
+    workspace_id: str,
+    send: Callable[[], Awaitable[object]],
+) -> None:
+    """One outbound step of a delivery held under a leased claim: skipped if recorded as
+    done, else sent and recorded. Only the claim's holder delivers, so a step repeats only
+    if its instance dies between sending and recording (posts then carry ``key``)."""
+    if await is_done(ctx, key):
+        return
+    await send()
+    async with ctx.engine.begin() as conn:
+        await record_done(
+            conn, key, platform=platform, workspace_id=workspace_id, now=ctx.clock.now()
+        )

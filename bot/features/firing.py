@@ -105,11 +105,14 @@ async def catch_up(ctx: Context) -> None:
     them as missed."""
     now = ctx.clock.now()
     grace = timedelta(minutes=ctx.settings.grace_minutes)
-    async with ctx.engine.connect() as conn:
+    active = await _active(ctx)
+    async with ctx.engine.connect() as conn:  # one index seek per active schedule
         latest = dict(
             (
                 await conn.execute(
-                    select(fires.c.job, func.max(fires.c.fire_time)).group_by(fires.c.job)
+                    select(fires.c.job, func.max(fires.c.fire_time))
+                    .where(fires.c.job.in_([job_id(s.id) for s in active]))
+                    .group_by(fires.c.job)
                 )
             ).all()
         )
@@ -118,7 +121,7 @@ async def catch_up(ctx: Context) -> None:
         await fire_schedule(ctx, int(job.split(":", 1)[1]), due)
 
     await resume_left(ctx, "schedule", again)
-    for schedule in await _active(ctx):
+    for schedule in active:
         since = max(schedule.updated_at, latest.get(job_id(schedule.id)) or schedule.updated_at)
         for due in fire_times(schedule.trigger, since, now)[-MAX_CATCH_UP:]:
             if now - due <= grace:

@@ -231,6 +231,18 @@ fires = Table(
     # Wall-clock time, not UTC: on the autumn DST change 01:30 happens twice, and a daily
     # 01:30 schedule must still post once.
     UniqueConstraint("job", "local_time"),
+    Index(None, "job", "fire_time"),  # the latest fire of each job (catch-up)
+    Index(None, "status", "lease_until"),  # claims whose lease ran out (takeover)
+)
+
+# Outbound steps of a multi-step delivery (a mock round's spaces, intros, packets, notes)
+# recorded once they are out, so a delivery resumed by another instance never repeats one.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    *_scope(),
+    Column("done_at", UTCDateTime(), nullable=False),
 )
 
 # One-off timed work that must survive restarts (reminders, pairing rounds, follow-ups).
@@ -359,6 +371,13 @@ mock_rounds = Table(
     *_scope(),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("waiting", Integer, nullable=False, server_default="0"),  # opted in, not placed
+    # A round is planned in one transaction (groups, packets) and then delivered step by
+    # step; an instance that dies mid-delivery leaves done_at empty and its fire's lease
+    # runs out, so another instance finishes the delivery (see the deliveries table).
+    Column("fire_id", Integer, unique=True),  # the scheduled fire or /mock round claim
+    Column("summary", Text),
+    Column("unplaced", Text),  # JSON: [[user_id, reason], ...] to tell they wait
+    Column("done_at", UTCDateTime()),
 )
 
 mock_groups = Table(

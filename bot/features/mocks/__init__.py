@@ -27,7 +27,7 @@ from bot.features.mocks.profiles import (
     why_command,
 )
 from bot.features.mocks.rounds import notice, round_now_command, run_round, settings_command
-from bot.features.mocks.timing import planned
+from bot.features.mocks.timing import planned, resume
 from bot.handlers import CommandSpec, Feature, Kind, Option, Permission
 from bot.options import CHANNEL
 
@@ -93,6 +93,7 @@ FEATURE = Feature(
     forms={PREFIX: on_form},
     timers={FOLLOW_UP_ACTION: follow_up},
     jobs=(planned,),
+    on_sync=(resume,),
 )
 
 __all__ = [

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import matching
 from bot.chat import Card, Place, Reply, Tone
+from bot.claims import LEASE, renew, settle, step_once
 from bot.context import Context, workspace_tz
 from bot.features.mocks import policy
 from bot.features.mocks.groups import display_names, dm
-from bot.features.mocks.profiles import opted_in
-from bot.features.mocks.sessions import Round, open_session
+from bot.features.mocks.policy import Profile
+from bot.features.mocks.profiles import opted_in, profile_of
+from bot.features.mocks.sessions import Round, deliver_session, save_session
 from bot.handlers import CommandError, Invocation
 from bot.ports import PlatformError
+from bot.scheduler import claim
 from bot.store import sql
 from bot.store.schema import mock_blocks, mock_groups, mock_profiles, mock_rounds, mock_settings
 from bot.timespec import SpecError, parse_spec
@@ -50,14 +55,29 @@ async def load_settings(
 # --- the round -------------------------------------------------------------------------------
 
 
-async def run_round(ctx: Context, *, platform: str, workspace_id: str) -> str:
+async def run_round(
+    ctx: Context, *, platform: str, workspace_id: str, fire_id: int | None = None
+) -> str:
     """Match everyone who takes part this round, open a private space per group, send the
-    interviewers their packets, and schedule the check-in. Returns a summary."""
+    interviewers their packets, and schedule the check-ins. Returns a summary.
+
+    The round is planned in one transaction (groups, check-ins, packets) and then delivered
+    step by step; run again for the same claim (``fire_id``) it only finishes the delivery."""
+    round_no = await _plan_round(ctx, platform, workspace_id, fire_id)
+    return await deliver_round(ctx, round_no)
+
+
+async def _plan_round(ctx: Context, platform: str, workspace_id: str, fire_id: int | None) -> int:
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
-        settings = await load_settings(conn, platform, workspace_id)
+        if fire_id is not None:
+            planned = await conn.scalar(
+                select(mock_rounds.c.id).where(mock_rounds.c.fire_id == fire_id)
+            )
+            if planned is not None:
+                return int(planned)
         tz = await workspace_tz(conn, platform, workspace_id)
-        round_no = await _start_round(conn, platform, workspace_id, now=now)
+        round_no = await _start_round(conn, platform, workspace_id, now=now, fire_id=fire_id)
         profiles = await opted_in(conn, platform, workspace_id)
         who = policy.turnout(profiles, round_no=round_no, today=now.astimezone(tz).date())
         await _clear_skips(conn, platform, workspace_id)
@@ -65,20 +85,83 @@ async def run_round(ctx: Context, *, platform: str, workspace_id: str) -> str:
         blocks = await _blocks(conn, platform, workspace_id)
         candidates = [policy.candidate_of(p, now) for p in who.taking_part]
         result = matching.match(candidates, history=history, blocks=blocks)
-        await _record_waiting(conn, round_no, waiting=len(result.unmatched))
         taking_part = {p.user_id: p for p in who.taking_part}
         names = await display_names(conn, platform, workspace_id, list(taking_part))
+        round_ = Round(round_no, platform, workspace_id, None, taking_part, names)
+        for group in result.groups:
+            await save_session(conn, ctx, round_, group)
+        await conn.execute(
+            update(mock_rounds)
+            .where(mock_rounds.c.id == round_no)
+            .values(
+                waiting=len(result.unmatched),
+                summary=round_summary(round_no, result, sitting_out=len(who.sitting_out)),
+                unplaced=json.dumps([[u.id, u.reason] for u in result.unmatched]),
+            )
+        )
+    return round_no
+
+
+async def deliver_round(ctx: Context, round_no: int) -> str:
+    """Deliver what a planned round has not delivered yet; recorded done at the end."""
+    async with ctx.engine.connect() as conn:
+        row = (
+            (await conn.execute(select(mock_rounds).where(mock_rounds.c.id == round_no)))
+            .mappings()
+            .one()
+        )
+        platform, workspace_id = row["platform"], row["workspace_id"]
+        settings = await load_settings(conn, platform, workspace_id)
+        groups = (
+            await conn.execute(
+                select(
+                    mock_groups.c.id,
+                    mock_groups.c.interviewer,
+                    mock_groups.c.candidate,
+                    mock_groups.c.observer,
+                )
+                .where(mock_groups.c.round_id == round_no)
+                .order_by(mock_groups.c.id)
+            )
+        ).all()
+        people = sorted({m for _, *ms in groups for m in ms if m})
+        profiles = await _profiles(conn, platform, workspace_id, people)
+        names = await display_names(conn, platform, workspace_id, people)
     channel = settings.channel_id if settings else None
     near = Place(platform, workspace_id, channel) if channel else None
-    round_ = Round(round_no, platform, workspace_id, near, taking_part, names)
-    for group in result.groups:
-        await open_session(ctx, round_, group)
-    for left in result.unmatched:
-        await dm(ctx, round_.ref(left.id), _unplaced_card(left))
-    summary = round_summary(round_no, result, sitting_out=len(who.sitting_out))
+    round_ = Round(round_no, platform, workspace_id, near, profiles, names)
+    for group_id, *_ in groups:
+        if row["fire_id"] is not None and not await renew(ctx, row["fire_id"]):
+            return str(row["summary"] or "")  # taken over: the other instance finishes
+        await deliver_session(ctx, round_, group_id)
+    scope = {"platform": platform, "workspace_id": workspace_id}
+    for n, (user_id, reason) in enumerate(json.loads(row["unplaced"] or "[]")):
+        card = _unplaced_card(matching.Unmatched(user_id, reason))
+        send = partial(dm, ctx, round_.ref(user_id), card)
+        await step_once(ctx, f"mock-round:{round_no}:unplaced:{n}", **scope, send=send)
+    summary = str(row["summary"] or "")
     if near is not None:
-        await _announce(ctx, near, summary)
+        key = f"mock-round:{round_no}:announce"
+        await step_once(ctx, key, **scope, send=partial(_announce, ctx, near, summary, key))
+    async with ctx.engine.begin() as conn:
+        await conn.execute(
+            update(mock_rounds).where(mock_rounds.c.id == round_no).values(done_at=ctx.clock.now())
+        )
     return summary
+
+
+async def _profiles(
+    conn: AsyncConnection, platform: str, workspace_id: str, ids: list[str]
+) -> dict[str, Profile]:
+    """The profiles of a round's members, whether or not they have left since."""
+    rows = await conn.execute(
+        select(mock_profiles).where(
+            mock_profiles.c.platform == platform,
+            mock_profiles.c.workspace_id == workspace_id,
+            mock_profiles.c.user_id.in_(ids),
+        )
+    )
+    return {row["user_id"]: profile_of(row) for row in rows.mappings().all()}
 
 
 def round_summary(round_no: int, result: matching.Matching, *, sitting_out: int) -> str:
@@ -91,10 +174,12 @@ def round_summary(round_no: int, result: matching.Matching, *, sitting_out: int)
 
 
 async def _start_round(
-    conn: AsyncConnection, platform: str, workspace_id: str, *, now: datetime
+    conn: AsyncConnection, platform: str, workspace_id: str, *, now: datetime, fire_id: int | None
 ) -> int:
     result = await conn.execute(
-        mock_rounds.insert().values(platform=platform, workspace_id=workspace_id, started_at=now)
+        mock_rounds.insert().values(
+            platform=platform, workspace_id=workspace_id, started_at=now, fire_id=fire_id
+        )
     )
     key = result.inserted_primary_key
     assert key is not None
@@ -146,12 +231,6 @@ async def _blocks(conn: AsyncConnection, platform: str, workspace_id: str) -> se
     return {frozenset((a, b)) for a, b in rows.all()}
 
 
-async def _record_waiting(conn: AsyncConnection, round_no: int, *, waiting: int) -> None:
-    await conn.execute(
-        update(mock_rounds).where(mock_rounds.c.id == round_no).values(waiting=waiting)
-    )
-
-
 def _unplaced_card(left: matching.Unmatched) -> Card:
     reason = (
         "nobody else opted in this round"
@@ -165,7 +244,7 @@ def _unplaced_card(left: matching.Unmatched) -> Card:
     )
 
 
-async def _announce(ctx: Context, channel: Place, summary: str) -> None:
+async def _announce(ctx: Context, channel: Place, summary: str, key: str) -> None:
     with contextlib.suppress(PlatformError):
         await ctx.platform.post(
             channel,
@@ -175,6 +254,7 @@ async def _announce(ctx: Context, channel: Place, summary: str) -> None:
                 "partner, your private space and your interviewer packet.",
                 tone=Tone.INFO,
             ),
+            key=key,
         )
 
 
@@ -217,9 +297,52 @@ async def settings_command(ctx: Context, inv: Invocation) -> Reply:
     )
 
 
+NOW_JOB = "mock-now"  # an admin's /mock round now, claimed like a scheduled round
+
+
+async def round_now(
+    ctx: Context, *, platform: str, workspace_id: str, slot: str | None = None
+) -> str | None:
+    """A round made now under a leased claim on "the round after the last finished one", so a double
+    click makes one round, and a round cut short by a crash is finished by another instance
+    (which passes the claim's ``slot`` again). None if that round is already being made."""
+    now = ctx.clock.now()
+    async with ctx.engine.begin() as conn:
+        if slot is None:
+            last = await conn.scalar(
+                select(func.max(mock_rounds.c.id)).where(
+                    mock_rounds.c.platform == platform,
+                    mock_rounds.c.workspace_id == workspace_id,
+                    mock_rounds.c.done_at.is_not(None),
+                )
+            )
+            slot = f"after-{last or 0}"
+        fire_id = await claim(
+            conn,
+            platform=platform,
+            workspace_id=workspace_id,
+            job=f"{NOW_JOB}:{platform}:{workspace_id}",
+            fire_time=now,
+            local_time=slot,
+            now=now,
+            holder=ctx.instance_id,
+            lease=LEASE,
+        )
+    if fire_id is None:
+        return None
+    summary = await run_round(ctx, platform=platform, workspace_id=workspace_id, fire_id=fire_id)
+    await settle(ctx, fire_id)
+    return summary
+
+
 async def round_now_command(ctx: Context, inv: Invocation) -> Reply:
     ref = inv.member.ref
-    summary = await run_round(ctx, platform=ref.platform, workspace_id=ref.workspace_id)
+    summary = await round_now(ctx, platform=ref.platform, workspace_id=ref.workspace_id)
+    if summary is None:
+        raise CommandError(
+            "A round is being made right now (another admin, or a double click); its "
+            "summary will be in the mock channel. Run this again once it is out for another."
+        )
     return Reply.text(summary, title="Mock round started", tone=Tone.GOOD)
 
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -14,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, matching
 from bot.chat import Card, Field, MemberRef, Place, Tone
+from bot.claims import is_done, record_done, step_once
 from bot.context import Context
 from bot.features.mocks import policy
 from bot.features.mocks.followup import FOLLOW_UP_ACTION
 from bot.features.mocks.groups import dm
-from bot.features.mocks.policy import BankQuestion, PacketPlan, Profile
+from bot.features.mocks.policy import BankQuestion, Profile
 from bot.ports import PlatformError
 from bot.store.schema import (
     SHIPPED,
@@ -49,30 +51,99 @@ class Round:
         return MemberRef(self.platform, self.workspace_id, user_id)
 
 
-async def open_session(ctx: Context, round_: Round, group: matching.Group) -> None:
-    """Open the group's private space, keep the group and its packets, introduce the members,
-    send each interviewer their packet, and set the timer for the check-in."""
+async def save_session(
+    conn: AsyncConnection, ctx: Context, round_: Round, group: matching.Group
+) -> int:
+    """Keep the group, its pending check-ins and its packets (in the round's transaction)."""
+    group_id = await _save_group(conn, round_, group)
+    await _mark_placed(conn, round_, group, group_id=group_id)
+    await _save_packets(conn, ctx, round_, group, group_id=group_id)
+    return group_id
+
+
+async def deliver_session(ctx: Context, round_: Round, group_id: int) -> None:
+    """Open the group's private space, introduce the members, send each interviewer their
+    packet, and set the check-in timer. Each step is recorded once it is out, so a delivery
+    resumed by another instance (this one died) does only what is left."""
     now = ctx.clock.now()
-    space = await _open_space(ctx, round_, group)
-    async with ctx.engine.begin() as conn:
-        group_id = await _save_group(conn, round_, group, space=space)
-        await _mark_placed(conn, round_, group, group_id=group_id)
-        packets = await _save_packets(conn, ctx, round_, group, group_id=group_id)
-    people = [policy.candidate_of(round_.profiles[m], now) for m in group.members]
-    if space is not None:
-        with contextlib.suppress(PlatformError):
-            await ctx.platform.post(space, _intro_card(round_, group, policy.session_slots(people)))
-    for plan, items in packets:
-        card = _packet_card(round_.names[plan.candidate], round_.profiles[plan.candidate], items)
-        await dm(ctx, round_.ref(plan.interviewer), card)
-    await ctx.jobs.schedule_at(
+    async with ctx.engine.connect() as conn:
+        row = (
+            (await conn.execute(select(mock_groups).where(mock_groups.c.id == group_id)))
+            .mappings()
+            .one()
+        )
+        packets = await _packets(conn, round_, group_id)
+    group = matching.Group(row["interviewer"], row["candidate"], row["observer"], (), 0)
+    scope = {"platform": round_.platform, "workspace_id": round_.workspace_id}
+    space = await _space(ctx, round_, group, group_id=group_id, stored=row["channel_id"])
+    if space is not None and all(m in round_.profiles for m in group.members):
+        people = [policy.candidate_of(round_.profiles[m], now) for m in group.members]
+        intro = _intro_card(round_, group, policy.session_slots(people))
+        key = f"mock-group:{group_id}:intro"
+        await step_once(ctx, key, **scope, send=partial(_post_quietly, ctx, space, intro, key))
+    for n, interviewer, candidate, items in packets:
+        profile = round_.profiles.get(candidate)
+        if profile is None:  # they left before it went out: nothing to interview for
+            continue
+        card = _packet_card(round_.names[candidate], profile, items)
+        send = partial(dm, ctx, round_.ref(interviewer), card)
+        await step_once(ctx, f"mock-group:{group_id}:packet:{n}", **scope, send=send)
+    timer = partial(
+        ctx.jobs.schedule_at,
         key=f"mock-follow-up:{group_id}",
         when=now + FOLLOW_UP_AFTER,
         action=FOLLOW_UP_ACTION,
         payload={"group_id": group_id},
-        platform=round_.platform,
-        workspace_id=round_.workspace_id,
+        **scope,
     )
+    await step_once(ctx, f"mock-group:{group_id}:timer", **scope, send=timer)
+
+
+async def _space(
+    ctx: Context, round_: Round, group: matching.Group, *, group_id: int, stored: str | None
+) -> Place | None:
+    """The group's private space: the one recorded, or one opened now (and recorded)."""
+    if stored:
+        channel, _, thread = stored.partition("/")
+        return Place(round_.platform, round_.workspace_id, channel, thread or None)
+    key = f"mock-group:{group_id}:space"
+    if await is_done(ctx, key):  # opening was tried and failed: go on without one
+        return None
+    space = await _open_space(ctx, round_, group)
+    space_id = None
+    if space is not None:
+        space_id = space.channel_id + (f"/{space.thread_id}" if space.thread_id else "")
+    async with ctx.engine.begin() as conn:
+        await conn.execute(
+            update(mock_groups).where(mock_groups.c.id == group_id).values(channel_id=space_id)
+        )
+        await record_done(
+            conn,
+            key,
+            platform=round_.platform,
+            workspace_id=round_.workspace_id,
+            now=ctx.clock.now(),
+        )
+    return space
+
+
+async def _post_quietly(ctx: Context, place: Place, card: Card, key: str) -> None:
+    with contextlib.suppress(PlatformError):
+        await ctx.platform.post(place, card, key=key)
+
+
+async def _packets(
+    conn: AsyncConnection, round_: Round, group_id: int
+) -> list[tuple[int, str, str, list[Item]]]:
+    rows = await conn.execute(
+        select(mock_packets.c.interviewer, mock_packets.c.candidate, mock_packets.c.question_ids)
+        .where(mock_packets.c.group_id == group_id)
+        .order_by(mock_packets.c.interviewer)
+    )
+    return [
+        (n, interviewer, candidate, await _items(conn, round_, json.loads(ids)))
+        for n, (interviewer, candidate, ids) in enumerate(rows.all())
+    ]
 
 
 async def _open_space(ctx: Context, round_: Round, group: matching.Group) -> Place | None:
@@ -85,12 +156,7 @@ async def _open_space(ctx: Context, round_: Round, group: matching.Group) -> Pla
         return None
 
 
-async def _save_group(
-    conn: AsyncConnection, round_: Round, group: matching.Group, *, space: Place | None
-) -> int:
-    space_id = None
-    if space is not None:
-        space_id = space.channel_id + (f"/{space.thread_id}" if space.thread_id else "")
+async def _save_group(conn: AsyncConnection, round_: Round, group: matching.Group) -> int:
     result = await conn.execute(
         mock_groups.insert().values(
             platform=round_.platform,
@@ -99,7 +165,7 @@ async def _save_group(
             interviewer=group.interviewer,
             candidate=group.candidate,
             observer=group.observer,
-            channel_id=space_id,
+            channel_id=None,
             reasons=json.dumps([_reason_json(r) for r in group.reasons]),
             repeat=any(r.repeat for r in group.reasons),
         )
@@ -146,8 +212,8 @@ async def _mark_placed(
 
 async def _save_packets(
     conn: AsyncConnection, ctx: Context, round_: Round, group: matching.Group, *, group_id: int
-) -> list[tuple[PacketPlan, list[Item]]]:
-    """Plan the group's packets and keep them; each with its questions."""
+) -> None:
+    """Plan the group's packets and keep them."""
     plans = policy.plan_packets(
         group.members,
         profiles=round_.profiles,
@@ -155,7 +221,6 @@ async def _save_packets(
         asked=await _asked_before(conn, round_, group.members),
         rng=ctx.rng,
     )
-    packets = []
     for plan in plans:
         items = await _items(conn, round_, plan.question_ids)
         await conn.execute(
@@ -169,8 +234,6 @@ async def _save_packets(
                 question_ids=json.dumps([q.id for q in items]),
             )
         )
-        packets.append((plan, items))
-    return packets
 
 
 async def _question_bank(conn: AsyncConnection, round_: Round) -> list[BankQuestion]:

@@ -7,13 +7,13 @@ from functools import partial
 
 from sqlalchemy import select
 
-from bot.claims import claim_once
+from bot.claims import LEASE, claim_local, claim_once, resume_left, settle
 from bot.context import Context, workspace_tz
 from bot.features.mocks.policy import notice_job_id, round_job_id
-from bot.features.mocks.rounds import load_settings, notice, run_round
+from bot.features.mocks.rounds import NOW_JOB, load_settings, notice, round_now, run_round
 from bot.handlers import Planned
 from bot.scheduler import cron_trigger
-from bot.store.schema import mock_settings
+from bot.store.schema import fires, mock_settings
 from bot.timespec import DAYS
 
 
@@ -54,9 +54,46 @@ async def planned(ctx: Context, _now: datetime) -> list[Planned]:
 
 
 async def _round(ctx: Context, platform: str, workspace_id: str, due: datetime) -> None:
+    """The weekly round, under a leased claim: if this instance dies mid-round, another
+    takes the claim over and finishes what was left (see ``resume``)."""
     job = round_job_id(platform, workspace_id)
-    if await claim_once(ctx, job=job, platform=platform, workspace_id=workspace_id, due=due):
-        await run_round(ctx, platform=platform, workspace_id=workspace_id)
+    fire_id = await claim_local(
+        ctx,
+        job=job,
+        platform=platform,
+        workspace_id=workspace_id,
+        due=due,
+        status="claimed",
+        lease=LEASE,
+    )
+    if fire_id is None:
+        return
+    await run_round(ctx, platform=platform, workspace_id=workspace_id, fire_id=fire_id)
+    await settle(ctx, fire_id)
+
+
+async def resume(ctx: Context) -> None:
+    """Rounds whose instance stopped or died mid-delivery: finished inside the grace window
+    (a planned round is not matched again, a delivered step is not repeated)."""
+
+    async def again(job: str, due: datetime) -> None:
+        _, platform, workspace_id = job.split(":", 2)
+        await _round(ctx, platform, workspace_id, due)
+
+    await resume_left(ctx, "mock", again)
+    async with ctx.engine.connect() as conn:
+        left = (
+            await conn.execute(
+                select(fires.c.job, fires.c.local_time).where(
+                    fires.c.status == "claimed",
+                    fires.c.lease_until <= ctx.clock.now(),
+                    fires.c.job.like(f"{NOW_JOB}:%"),
+                )
+            )
+        ).all()
+    for job, slot in left:
+        _, platform, workspace_id = job.split(":", 2)
+        await round_now(ctx, platform=platform, workspace_id=workspace_id, slot=slot)
 
 
 async def _notice(ctx: Context, platform: str, workspace_id: str, due: datetime) -> None:
