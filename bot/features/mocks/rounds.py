@@ -145,7 +145,9 @@ async def deliver_round(ctx: Context, round_no: int) -> str:
         await step_once(ctx, key, **scope, send=partial(_announce, ctx, near, summary, key))
     async with ctx.engine.begin() as conn:
         await conn.execute(
-            update(mock_rounds).where(mock_rounds.c.id == round_no).values(done_at=ctx.clock.now())
+            update(mock_rounds)
+            .where(mock_rounds.c.id == round_no)
+            .values(done_at=ctx.clock.now(), unplaced=None)  # ids kept no longer than needed
         )
     return summary
 
