@@ -82,6 +82,37 @@ async def renew(ctx: Context, claim_id: int) -> bool:
     return bool(kept.rowcount)
 
 
+async def take_over_left(ctx: Context, prefix: str) -> list[tuple[int, str]]:
+    """Take over every ``prefix:`` claim whose lease ran out; the (claim id, job) won. Each
+    takeover is one conditional UPDATE, so two instances never both win a claim."""
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        left = (
+            await conn.execute(
+                select(fires.c.id, fires.c.job).where(
+                    fires.c.status == "claimed",
+                    fires.c.lease_until <= now,
+                    fires.c.job.like(f"{prefix}:%"),
+                )
+            )
+        ).all()
+    won = []
+    for claim_id, job in left:
+        async with ctx.engine.begin() as conn:
+            taken = await conn.execute(
+                update(fires)
+                .where(
+                    fires.c.id == claim_id, fires.c.status == "claimed", fires.c.lease_until <= now
+                )
+                .values(
+                    holder=ctx.instance_id, lease_until=now + LEASE, attempts=fires.c.attempts + 1
+                )
+            )
+        if taken.rowcount:
+            won.append((int(claim_id), str(job)))
+    return won
+
+
 async def resume_left(
     ctx: Context, prefix: str, run: Callable[[str, datetime], Awaitable[None]]
 ) -> None:

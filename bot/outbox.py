@@ -52,6 +52,11 @@ class Outbox:
             "post", lambda: self.platform.post(place, card, key=key), idempotent=key is not None
         )
 
+    async def find_post(self, place: Place, key: str) -> str | None:
+        return await self._call(
+            "find", lambda: self.platform.find_post(place, key), idempotent=True
+        )
+
     async def edit(self, place: Place, message_id: str, card: Card) -> None:
         await self._call("edit", lambda: self.platform.edit(place, message_id, card))
 

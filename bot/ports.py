@@ -37,6 +37,16 @@ class Platform(Protocol):
         """
         ...
 
+    async def find_post(self, place: Place, key: str) -> str | None:
+        """The message posted in ``place`` under ``key``, if one landed there recently.
+
+        Asked before posting again when an earlier attempt may have landed and then died
+        before recording it (a claim taken over from a dead instance). Slack reads the
+        channel back; Discord answers None, because its nonce already turns a repeated post
+        into the first message for a few minutes, longer than a claim's lease.
+        """
+        ...
+
     async def edit(self, place: Place, message_id: str, card: Card) -> None: ...
 
     async def dm(self, member: MemberRef, card: Card) -> str: ...
@@ -137,6 +147,11 @@ class MemoryPlatform:
         if self.fail_after_landing:
             raise self.fail_after_landing.pop(0)
         return message_id
+
+    async def find_post(self, place: Place, key: str) -> str | None:
+        self._maybe_fail()
+        found = self.keys.get(key)
+        return found if found is not None and self.messages[found].place == place else None
 
     async def edit(self, place: Place, message_id: str, card: Card) -> None:
         self._maybe_fail()

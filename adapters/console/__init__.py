@@ -140,6 +140,9 @@ class ConsolePlatform:
         where = f"#{place.channel_id}" + (f" › thread {place.thread_id}" if place.thread_id else "")
         return self._show(place, card, visible_to=None, header=where)
 
+    async def find_post(self, place: Place, key: str) -> str | None:
+        return None  # a terminal cannot be read back; the console runs as one process
+
     async def edit(self, place: Place, message_id: str, card: Card) -> None:
         for i, shown in enumerate(self.shown):
             if shown.message_id == message_id:

@@ -76,6 +76,11 @@ class DiscordPlatform:
             message = await self._channel(place).send(**options)
         return str(message.id)
 
+    async def find_post(self, place: Place, key: str) -> None:
+        """Discord cannot be asked which nonce a message carried, and need not be: a post
+        repeated with the same nonce within a few minutes returns the first message."""
+        return None
+
     async def edit(self, place: Place, message_id: str, card: Card) -> None:
         target = self._channel(place).get_partial_message(int(message_id))
         with platform_errors("edit"):

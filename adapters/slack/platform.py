@@ -110,13 +110,13 @@ class SlackPlatform:
                 )
             )
         except PlatformError as exc:
-            landed = await self._find(place, key) if key and exc.ambiguous else None
+            landed = await self.find_post(place, key) if key and exc.ambiguous else None
             if landed is None:
                 raise
             return landed
         return str(response["ts"])
 
-    async def _find(self, place: Place, key: str) -> str | None:
+    async def find_post(self, place: Place, key: str) -> str | None:
         """The ts of a recent message in ``place`` carrying ``key``, if one landed."""
         try:
             if place.thread_id:

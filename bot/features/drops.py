@@ -366,7 +366,10 @@ async def repost(ctx: Context, drop: Drop) -> Posted:
     """Post a drop whose earlier post was never confirmed, under the same key: the platform
     returns the message if the first attempt landed, so it is never shown twice."""
     card = question_card(drop.id, drop.item, order=drop.order, tip=tip_line(ctx.rng))
-    message_id = await ctx.platform.post(drop.place, card, key=post_key(drop.id))
+    key = post_key(drop.id)
+    message_id = await ctx.platform.find_post(drop.place, key)  # landed, then its instance died
+    if message_id is None:
+        message_id = await ctx.platform.post(drop.place, card, key=key)
     await _confirm(ctx, drop.id, message_id)
     return Posted(drop.id, drop.item, message_id)
 

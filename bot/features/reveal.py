@@ -18,6 +18,7 @@ from sqlalchemy import RowMapping, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Card, Place, Reply, Tone
+from bot.claims import LEASE, settle, take_over_left
 from bot.context import Context
 from bot.features import drops as drops_feature
 from bot.features.drops import (
@@ -31,8 +32,9 @@ from bot.features.drops import (
 from bot.features.votes import VOTE_EMOJI
 from bot.handlers import CommandSpec, Feature, Invocation, Kind, Option, Permission, Planned
 from bot.ports import PlatformError
+from bot.scheduler import claim
 from bot.store import sql
-from bot.store.schema import answers, drops, members
+from bot.store.schema import answers, drops, fires, members
 from questions.schema import ChoiceItem, OpenItem
 
 log = logging.getLogger(__name__)
@@ -116,10 +118,11 @@ async def reveal_command(ctx: Context, inv: Invocation) -> Reply:
 async def reveal(ctx: Context, drop_id: int) -> bool:
     """Reveal a drop exactly once; False if it was already revealed.
 
-    The drop is claimed first (revealed_at set), so two reveals never both post; if posting
-    fails for good, the claim is undone and the drop stays open. Every part is posted under
-    its own key and recorded once out, so a retry resumes where the last attempt stopped and
-    a part that landed despite an error is not posted again.
+    The drop is claimed first (revealed_at set, which also closes it to answers, and a
+    leased claim naming this instance), so two reveals never both post. If posting fails
+    for good, the claim is undone and the drop stays open. Every part is posted under its
+    own key and recorded once out, so a retry resumes where the last attempt stopped; if
+    this instance dies mid-reveal, another takes the claim over (``resume``).
     """
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
@@ -132,17 +135,54 @@ async def reveal(ctx: Context, drop_id: int) -> bool:
             return False
         drop = await drops_feature.load(conn, drop_id)
         assert drop is not None
+        claim_id = await claim(
+            conn,
+            platform=drop.place.platform,
+            workspace_id=drop.place.workspace_id,
+            job=f"{JOB}:{drop_id}",
+            fire_time=now,
+            local_time=now.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            now=now,
+            holder=ctx.instance_id,
+            lease=LEASE,
+        )
+    assert claim_id is not None
+    await _deliver(ctx, drop_id, claim_id, resumed=False)
+    return True
+
+
+JOB = "reveal"  # the fires job of a reveal in flight: "reveal:<drop id>"
+
+
+async def resume(ctx: Context) -> None:
+    """Reveals whose instance died or stopped part-way: finished here. No grace window:
+    the drop is closed to answers, so its reveal must come out, however late."""
+    for claim_id, job in await take_over_left(ctx, JOB):
+        try:
+            await _deliver(ctx, int(job.split(":", 1)[1]), claim_id, resumed=True)
+        except PlatformError as exc:
+            log.warning("resumed reveal %s failed: %s", job, exc)
+
+
+async def _deliver(ctx: Context, drop_id: int, claim_id: int, *, resumed: bool) -> None:
+    """Post what the reveal has not posted yet, record it, close the drop's buttons."""
+    async with ctx.engine.connect() as conn:
+        drop = await drops_feature.load(conn, drop_id)
+        assert drop is not None
         rows = await _answers_of(conn, drop_id)
+    poster = _Poster(ctx, resumed)
     try:
         if isinstance(drop.item, ChoiceItem):
-            card = _reveal_card(drop, rows)
-            reveal_id = await ctx.platform.post(drop.place, card, key=f"reveal:{drop.id}")
+            reveal_id = drop.reveal_message_id or await poster.post(
+                drop.place, _reveal_card(drop, rows), f"{JOB}:{drop.id}"
+            )
             thread_id = None
         else:
-            reveal_id, thread_id = await _reveal_open(ctx, drop, rows)
+            reveal_id, thread_id = await _reveal_open(poster, drop, rows)
     except PlatformError:
         async with ctx.engine.begin() as conn:
             await conn.execute(update(drops).where(drops.c.id == drop_id).values(revealed_at=None))
+            await conn.execute(update(fires).where(fires.c.id == claim_id).values(status="failed"))
         raise
     async with ctx.engine.begin() as conn:
         await conn.execute(
@@ -155,7 +195,20 @@ async def reveal(ctx: Context, drop_id: int) -> bool:
             await ctx.platform.edit(drop.place, drop.message_id, closed_card(drop.item, drop.order))
         except PlatformError as exc:  # the reveal is out; a stale button only says "closed"
             log.warning("could not close drop %s message: %s", drop_id, exc)
-    return True
+    await settle(ctx, claim_id)
+
+
+class _Poster:
+    """Posts a reveal's parts under their keys; when resuming another instance's reveal,
+    first asks whether the part already landed (it may have died before recording it)."""
+
+    def __init__(self, ctx: Context, resumed: bool) -> None:
+        self.ctx, self.resumed = ctx, resumed
+
+    async def post(self, place: Place, card: Card, key: str) -> str:
+        if self.resumed and (landed := await self.ctx.platform.find_post(place, key)):
+            return landed
+        return await self.ctx.platform.post(place, card, key=key)
 
 
 async def _answers_of(conn: AsyncConnection, drop_id: int) -> Sequence[RowMapping]:
@@ -205,8 +258,9 @@ def _reveal_card(drop: Drop, rows: Sequence[RowMapping]) -> Card:
 
 
 async def _reveal_open(
-    ctx: Context, drop: Drop, rows: Sequence[RowMapping]
+    poster: _Poster, drop: Drop, rows: Sequence[RowMapping]
 ) -> tuple[str, str | None]:
+    ctx = poster.ctx
     item = drop.item
     assert isinstance(item, OpenItem)
     key = f"reveal:{drop.id}"
@@ -219,21 +273,22 @@ async def _reveal_open(
             footer="Nobody answered this one. The next drop is a fresh chance.",
             tone=Tone.GOOD,
         )
-        return await ctx.platform.post(drop.place, card, key=key), None
-    thread = await _thread(ctx, drop, len(rows))
+        return await poster.post(drop.place, card, key), None
+    thread = await _thread(poster, drop, len(rows))
     for row in rows:
         if row["message_id"] is None:  # not out yet (a retry resumes here)
             card = Card(title=f"{_name(row)}'s answer", body=str(row["text"]))
-            message_id = await ctx.platform.post(thread, card, key=f"{key}:answer:{row['id']}")
+            message_id = await poster.post(thread, card, f"{key}:answer:{row['id']}")
             await ctx.platform.add_reaction(thread, message_id, VOTE_EMOJI)
             await _record(answers, row["id"], ctx, message_id=message_id)
-    await ctx.platform.post(thread, model_answer_card(item), key=f"{key}:model")
+    await poster.post(thread, model_answer_card(item), f"{key}:model")
     assert thread.thread_id is not None
     return str(drop.reveal_message_id), thread.thread_id
 
 
-async def _thread(ctx: Context, drop: Drop, answered: int) -> Place:
+async def _thread(poster: _Poster, drop: Drop, answered: int) -> Place:
     """The reveal's header and its thread: made once, recorded as soon as each is out."""
+    ctx = poster.ctx
     header_id = drop.reveal_message_id
     if header_id is None:
         item = drop.item
@@ -243,7 +298,7 @@ async def _thread(ctx: Context, drop: Drop, answered: int) -> Place:
             f"learn most from: each member's reaction is a vote. The model answer follows them.",
             tone=Tone.INFO,
         )
-        header_id = await ctx.platform.post(drop.place, header, key=f"reveal:{drop.id}")
+        header_id = await poster.post(drop.place, header, f"reveal:{drop.id}")
         await _record(drops, drop.id, ctx, reveal_message_id=header_id)
         drop = replace(drop, reveal_message_id=header_id)
     if drop.thread_id is not None:
@@ -274,4 +329,5 @@ FEATURE = Feature(
         ),
     ),
     jobs=(planned,),
+    on_sync=(resume,),
 )
