@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 
@@ -20,9 +21,9 @@ from bot.features.home import home_card
 from bot.handlers import CommandError, Kind
 from bot.jobs import Jobs
 from bot.outbox import Outbox
-from bot.ports import Clock, Platform, SystemClock
+from bot.ports import Clock, Platform, ScaledClock, SystemClock
 from bot.registry import Registry
-from bot.scheduler import APSchedulerDriver, Driver
+from bot.scheduler import APSchedulerDriver, Driver, PacedDriver
 from bot.store import sql
 from bot.store.db import create_engine, migrate
 from bot.store.schema import inbound_seen
@@ -126,6 +127,14 @@ async def build_app(
 ) -> App:
     """Migrate the database, sync the shipped bank, and wire the core to ``platform``."""
     engine = create_engine(settings.database_url)
+    if clock is None and driver is None and settings.sim_speed:
+        start = settings.sim_start or datetime.now(UTC)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        anchor = settings.sim_anchor if settings.sim_anchor is not None else time.time()
+        clock = ScaledClock(start, anchor, settings.sim_speed)
+        driver = PacedDriver(clock)
+        log.warning("simulated time: %sx from %s", settings.sim_speed, start.isoformat())
     clock = clock or SystemClock()
     await migrate(engine)
     async with engine.begin() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +69,12 @@ class Settings(EnvSettings):
     admins: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias=env("STUDYBOT_ADMINS")
     )
+    # Simulated time on a platform, for rehearsals and fault tests: time runs ``sim_speed``
+    # times faster than the wall clock, from ``sim_start`` at the Unix time ``sim_anchor``
+    # (default: when the process starts). Instances given the same three agree on the time.
+    sim_speed: float = Field(0.0, ge=0, validation_alias=env("STUDYBOT_SIM_SPEED"))
+    sim_start: datetime | None = Field(None, validation_alias=env("STUDYBOT_SIM_START"))
+    sim_anchor: float | None = Field(None, validation_alias=env("STUDYBOT_SIM_ANCHOR"))
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -88,7 +88,9 @@ class Jobs:
         planned.extend(await self._timers(now))
         every = self.ctx.settings.sync_seconds
         if every:
-            tick = IntervalTrigger(seconds=every, timezone=UTC)
+            # From the core's clock, not the wall clock APScheduler would default to: in
+            # simulated time the tick must fall due in simulated time.
+            tick = IntervalTrigger(seconds=every, timezone=UTC, start_date=now)
             planned.append(Planned(SYNC, f"every {every}s", tick, self.sync))
         wanted = {p.job_id: p for p in planned if p.trigger is not None}
         known = self.driver.job_ids()  # asked once: refresh runs on every sync tick

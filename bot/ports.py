@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,6 +87,19 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ScaledClock:
+    """Simulated time that runs ``speed`` times faster than the wall clock: ``start`` at the
+    Unix time ``anchor``. Processes built with the same three agree on the time."""
+
+    start: datetime
+    anchor: float
+    speed: float
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.time() - self.anchor) * self.speed)
 
 
 @dataclass

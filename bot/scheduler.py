@@ -10,6 +10,8 @@ runs everything that falls due, in order, when told to advance a ManualClock.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -264,9 +266,50 @@ async def claim(
     return int(claim_id) if claim_id is not None else None
 
 
+@functools.lru_cache(maxsize=4096)
 def cron_trigger(cron: str, timezone: str) -> CronTrigger:
     """A trigger from our stored five-field cron (weekdays as names, crontab meaning)."""
     minute, hour, day, month, day_of_week = cron.split()
     return CronTrigger(
         minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=timezone
     )
+
+
+class PacedDriver:
+    """Runs jobs on a clock that moves by itself (``ScaledClock``): a task checks every
+    ``tick`` seconds what fell due and runs it, in time order, as ``ManualDriver`` does."""
+
+    def __init__(self, clock: Clock, *, tick: float = 0.02) -> None:
+        self.clock = clock
+        self.tick = tick
+        self.inner = ManualDriver(ManualClock(clock.now()))
+        self._task: asyncio.Task[None] | None = None
+
+    def put(self, job_id: str, trigger: BaseTrigger, func: JobFunc) -> None:
+        self.inner.clock.current = max(self.inner.clock.current, self.clock.now())
+        self.inner.put(job_id, trigger, func)
+
+    def remove(self, job_id: str) -> None:
+        self.inner.remove(job_id)
+
+    def job_ids(self) -> set[str]:
+        return self.inner.job_ids()
+
+    def next_run(self, job_id: str) -> datetime | None:
+        return self.inner.next_run(job_id)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                await self.inner.advance_to(self.clock.now())
+            except Exception:  # one job's failure must not stop time
+                log.exception("a timed job failed")
+            await asyncio.sleep(self.tick)
+
+    def shutdown(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None

@@ -187,14 +187,15 @@ async def make_chat(
     platform: MemoryPlatform | None = None,
     seed: int = 7,
     features: Registry | None = None,
+    sync_seconds: int = 0,
 ) -> Chat:
     """An app built through the real bootstrap, on a manual clock, started."""
     platform = platform or MemoryPlatform(platform="memory")
     clock = clock or ManualClock()
     driver = ManualDriver(clock)
     app = await build_app(
-        # Simulated time: each test syncs explicitly (jobs.sync) rather than every 10 s.
-        settings=Settings(database_url=database_url, sync_seconds=0),
+        # Simulated time: each test syncs explicitly (jobs.sync) unless it asks for a tick.
+        settings=Settings(database_url=database_url, sync_seconds=sync_seconds),
         platform=platform,
         clock=clock,
         rng=random.Random(seed),

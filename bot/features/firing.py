@@ -53,6 +53,11 @@ class Schedule:
     def trigger(self) -> BaseTrigger:
         return cron_trigger(self.cron, self.timezone)
 
+    @property
+    def signature(self) -> str:
+        """What its planned job depends on: a change re-plans it on every instance."""
+        return f"{self.cron}|{self.timezone}"
+
     @classmethod
     def of(cls, row: RowMapping) -> Schedule:
         return cls(
@@ -92,9 +97,9 @@ async def planned(ctx: Context, _now: datetime) -> list[Planned]:
     return [
         Planned(
             job_id(schedule.id),
-            f"{schedule.cron}|{schedule.timezone}",
+            schedule.signature,
             schedule.trigger,
-            partial(fire_schedule, ctx, schedule.id),
+            partial(fire_schedule, ctx, schedule.id, planned_as=schedule.signature),
         )
         for schedule in await _active(ctx)
     ]
@@ -102,32 +107,54 @@ async def planned(ctx: Context, _now: datetime) -> list[Planned]:
 
 async def catch_up(ctx: Context) -> None:
     """Fires missed while no instance ran: post once inside the grace window, else record
-    them as missed."""
+    them as missed. Also fills gaps inside the window: a fire whose instance died before
+    claiming it, while the other instance only planned the schedule after that time and has
+    posted later fires since."""
     now = ctx.clock.now()
-    grace = timedelta(minutes=ctx.settings.grace_minutes)
+    floor = now - timedelta(minutes=ctx.settings.grace_minutes)
     active = await _active(ctx)
-    async with ctx.engine.connect() as conn:  # one index seek per active schedule
-        latest = dict(
-            (
-                await conn.execute(
-                    select(fires.c.job, func.max(fires.c.fire_time))
-                    .where(fires.c.job.in_([job_id(s.id) for s in active]))
-                    .group_by(fires.c.job)
-                )
-            ).all()
-        )
+    latest, recent = await _fired(ctx, [job_id(s.id) for s in active], floor)
 
     async def again(job: str, due: datetime) -> None:
         await fire_schedule(ctx, int(job.split(":", 1)[1]), due)
 
     await resume_left(ctx, "schedule", again)
     for schedule in active:
-        since = max(schedule.updated_at, latest.get(job_id(schedule.id)) or schedule.updated_at)
+        job = job_id(schedule.id)
+        since = max(schedule.updated_at, latest.get(job) or schedule.updated_at)
         for due in fire_times(schedule.trigger, since, now)[-MAX_CATCH_UP:]:
-            if now - due <= grace:
+            if due >= floor:
                 await fire_schedule(ctx, schedule.id, due)
             else:
                 await _record(ctx, schedule, due, status="missed", detail="the bot was not running")
+        start = max(schedule.updated_at, floor)
+        for due in fire_times(schedule.trigger, start, since)[-MAX_CATCH_UP:]:
+            if (job, due) not in recent:
+                await fire_schedule(ctx, schedule.id, due)
+
+
+async def _fired(
+    ctx: Context, jobs: list[str], floor: datetime
+) -> tuple[dict[str, datetime], set[tuple[str, datetime]]]:
+    """Each job's latest fire, and its fires inside the grace window (index seeks)."""
+    async with ctx.engine.connect() as conn:
+        latest = dict(
+            (
+                await conn.execute(
+                    select(fires.c.job, func.max(fires.c.fire_time))
+                    .where(fires.c.job.in_(jobs))
+                    .group_by(fires.c.job)
+                )
+            ).all()
+        )
+        recent = (
+            await conn.execute(
+                select(fires.c.job, fires.c.fire_time).where(
+                    fires.c.job.in_(jobs), fires.c.fire_time >= floor
+                )
+            )
+        ).all()
+    return latest, {(job, when) for job, when in recent}
 
 
 async def _record(
@@ -151,14 +178,19 @@ async def _record(
     return claim_id
 
 
-async def fire_schedule(ctx: Context, schedule_id: int, due: datetime) -> None:
-    """Claim this firing; if won, post the drop and plan its reveal."""
+async def fire_schedule(
+    ctx: Context, schedule_id: int, due: datetime, *, planned_as: str | None = None
+) -> None:
+    """Claim this firing; if won, post the drop and plan its reveal. A run planned from an
+    older version of the schedule (``planned_as``, its cron and zone) is dropped."""
     async with ctx.engine.connect() as conn:
         query = select(schedules).where(schedules.c.id == schedule_id)
         row = (await conn.execute(query)).mappings().first()
     if row is None or row["paused"]:
         return
     schedule = Schedule.of(row)
+    if planned_as is not None and planned_as != schedule.signature:
+        return  # planned from a schedule since edited (on another instance, not yet synced)
     claim_id = await _record(ctx, schedule, due, status="claimed")
     if claim_id is None:
         return  # another instance (or an earlier run) has this firing

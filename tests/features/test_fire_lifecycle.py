@@ -253,3 +253,18 @@ async def test_a_digest_left_by_a_dead_instance_is_posted_once_by_another(
     finally:
         await first.app.close()
         await second.app.close()
+
+
+async def test_the_sync_tick_runs_in_the_cores_time(database_url: str) -> None:
+    """The periodic sync falls due on the core's clock (simulated here, as in the console
+    and the fault tests), so a schedule another instance added is picked up by the tick."""
+    clock, platform = ManualClock(), MemoryPlatform(platform="memory")
+    first = await make_chat(database_url, clock=clock, platform=platform)
+    second = await make_chat(database_url, clock=clock, platform=platform, sync_seconds=10)
+    try:
+        await first.run("/schedule add daily 09:30 tz:UTC", as_=first.admin)
+        await first.app.close()
+        ran = await second.advance(timedelta(minutes=31))  # no explicit sync: the tick's job
+        assert ("sync" in {job for _, job in ran}) and len(_drops(second)) == 1
+    finally:
+        await second.app.close()
