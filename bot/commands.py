@@ -4,6 +4,10 @@ Each command is declared once, by its feature (``Feature.commands``); the table 
 declarations in the order of ``bot.features.FEATURES``. Discord registers app commands from
 it, Slack parses ``/prep`` text with it and the console reads lines with it, so the three
 never drift.
+
+Input is bounded before any work: a command line of at most ``MAX_LINE_CHARS``, an option
+value of at most ``MAX_VALUE_CHARS``, and whole numbers within ``INT_MAX`` (what every
+integer column holds on both databases), unless the option's own range is narrower.
 """
 
 from __future__ import annotations
@@ -34,17 +38,35 @@ def _closest(word: str, candidates: Sequence[str]) -> str | None:
 
 
 _NAMED = re.compile(r"^([a-z][a-z0-9_-]*):(.*)$", re.DOTALL)
+_INTEGER = re.compile(r"([+-]?)([0-9]+)")
+
+MAX_LINE_CHARS = 4_000  # a whole command as typed (Slack sends at most 4,000)
+MAX_VALUE_CHARS = 200  # one option's value: ids, times, zones and schedules fit easily
+INT_MAX = 2**31 - 1  # the widest integer column (INTEGER: 32 bits on PostgreSQL)
+MAX_ID_CHARS = 64  # a member, channel or role id, as the store keeps them
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """What the member typed, shortened and safe to put between backticks in a reply."""
+    value = value if len(value) <= limit else value[: limit - 1] + "…"
+    return value.replace("`", "'")
 
 
 def parse(text: str) -> tuple[CommandSpec, dict[str, str | int]]:
     """Parse ``/name sub key:value positional…`` against the table."""
+    if len(text) > MAX_LINE_CHARS:
+        raise CommandError(
+            f"That command is {len(text):,} characters long; the limit is {MAX_LINE_CHARS:,}. "
+            "Shorten it."
+        )
     text = text.strip()
     if text.startswith("/"):
         text = text[1:]
     try:
         words = shlex.split(text)
     except ValueError as exc:
-        raise CommandError(f"Could not read that command ({exc}). Close every quote.") from None
+        what = "it ends with a lone `\\`" if "escaped" in str(exc) else "a quote is not closed"
+        raise CommandError(f"Could not read that command: {what}. Close every quote.") from None
     if not words:
         raise CommandError("Type a command, e.g. `/help`.")
     spec = _match_name(words)
@@ -61,14 +83,14 @@ def _match_name(words: Sequence[str]) -> CommandSpec:
         return spec
     subs = [n.split()[1] for n in names if n.split()[0] == first and " " in n]
     if subs:
-        got = f" `{words[1]}`" if len(words) > 1 else " nothing"
+        got = f" `{shown(words[1])}`" if len(words) > 1 else " nothing"
         hint = _closest(words[1].lower(), subs) if len(words) > 1 else None
         maybe = f" Did you mean `/{first} {hint}`?" if hint else ""
         raise CommandError(f"`/{first}` needs a subcommand: {', '.join(subs)}; got{got}.{maybe}")
     tops = sorted({n.split()[0] for n in names})
     hint = _closest(first, tops)
     maybe = f" Did you mean `/{hint}`?" if hint else ""
-    raise CommandError(f"Unknown command `/{first}`.{maybe} Type `/help` for the list.")
+    raise CommandError(f"Unknown command `/{shown(first)}`.{maybe} Type `/help` for the list.")
 
 
 def _bind(spec: CommandSpec, words: Sequence[str]) -> dict[str, str | int]:
@@ -87,7 +109,9 @@ def _bind(spec: CommandSpec, words: Sequence[str]) -> dict[str, str | int]:
             hint = _closest(name, list(by_name))
             maybe = f" Did you mean `{hint}:`?" if hint else ""
             takes = ", ".join(by_name) or "no options"
-            raise CommandError(f"`/{spec.name}` has no option `{name}`.{maybe} It takes: {takes}.")
+            raise CommandError(
+                f"`/{spec.name}` has no option `{shown(name)}`.{maybe} It takes: {takes}."
+            )
         else:
             positional.append(word)
     free = [o for o in spec.options if o.positional and o.name not in raw]
@@ -103,7 +127,7 @@ def _bind(spec: CommandSpec, words: Sequence[str]) -> dict[str, str | int]:
             continue
         option = next((o for o in free if o.kind is Kind.TEXT), None)
         if option is None:
-            raise CommandError(f"Unexpected `{word}`. Usage: `{spec.usage}`")
+            raise CommandError(f"Unexpected `{shown(word)}`. Usage: `{spec.usage}`")
         free.remove(option)
         raw[option.name] = word
         if option.rest:
@@ -116,7 +140,7 @@ def _accepts(option: Option, word: str) -> bool:
     if option.kind is Kind.CHOICE:
         return word.lower() in option.choices
     if option.kind is Kind.INT:
-        return word.lstrip("-").isdigit()
+        return _INTEGER.fullmatch(word) is not None
     if option.kind is Kind.MEMBER:
         return word.startswith(("<@", "@"))
     if option.kind is Kind.CHANNEL:
@@ -133,8 +157,15 @@ def normalise(spec: CommandSpec, raw: Mapping[str, object]) -> dict[str, str | i
     for name, value in raw.items():
         option = by_name.get(name)
         if option is None:
-            raise CommandError(f"`/{spec.name}` has no option `{name}`.")
-        out[name] = _convert(option, str(value).strip())
+            raise CommandError(f"`/{spec.name}` has no option `{shown(name)}`.")
+        text = str(value).strip()
+        if "\x00" in text:  # PostgreSQL cannot store it, and no one means to type it
+            raise CommandError(f"`{name}` contains a NUL character; remove it and try again.")
+        if len(text) > MAX_VALUE_CHARS and option.kind is not Kind.FILE:
+            raise CommandError(
+                f"`{name}` is {len(text):,} characters long; the limit is {MAX_VALUE_CHARS}."
+            )
+        out[name] = _convert(option, text)
     for option in spec.options:
         if option.required and option.name not in out:
             raise CommandError(
@@ -152,30 +183,53 @@ def _convert(option: Option, value: str) -> str | int:
         hint = _closest(lowered, option.choices)
         maybe = f" Did you mean `{hint}`?" if hint else ""
         raise CommandError(
-            f"`{option.name}` got `{value}`, expected one of: {', '.join(option.choices)}.{maybe}"
+            f"`{option.name}` got `{shown(value)}`, expected one of: "
+            f"{', '.join(option.choices)}.{maybe}"
         )
     if option.kind is Kind.INT:
-        try:
-            number = int(value)
-        except ValueError:
-            raise CommandError(f"`{option.name}` got `{value}`, expected a whole number.") from None
-        if option.minimum is not None and number < option.minimum:
-            raise CommandError(f"`{option.name}` got {number}, expected at least {option.minimum}.")
-        if option.maximum is not None and number > option.maximum:
-            raise CommandError(f"`{option.name}` got {number}, expected at most {option.maximum}.")
-        return number
+        return _integer(option, value)
     if not value:
         raise CommandError(f"`{option.name}` is empty; give it a value like `{option.name}:…`.")
-    if option.kind is Kind.MEMBER:
-        return _reference(option, value, "@")
-    if option.kind is Kind.CHANNEL:
-        return _reference(option, value, "#")
-    if option.kind is Kind.ROLE:
-        role = re.fullmatch(r"<@&(\d+)>|(\d+)|(off)", value)
-        if role is None:
-            raise CommandError(f"`{option.name}` got `{value}`, expected a role (@Role) or off.")
-        return next(g for g in role.groups() if g)
+    if option.kind in (Kind.MEMBER, Kind.CHANNEL, Kind.ROLE):
+        if option.kind is Kind.ROLE:
+            found = _role(option, value)
+        else:
+            found = _reference(option, value, "@" if option.kind is Kind.MEMBER else "#")
+        if len(found) > MAX_ID_CHARS:
+            raise CommandError(
+                f"`{option.name}` got `{shown(value)}`: names and ids have at most "
+                f"{MAX_ID_CHARS} characters."
+            )
+        return found
     return value
+
+
+def _role(option: Option, value: str) -> str:
+    role = re.fullmatch(r"<@&([0-9]+)>|([0-9]+)|(off)", value)
+    if role is None:
+        raise CommandError(f"`{option.name}` got `{shown(value)}`, expected a role (@Role) or off.")
+    return next(g for g in role.groups() if g)
+
+
+def _integer(option: Option, value: str) -> int:
+    """A whole number within the option's range, which is never wider than ``INT_MAX``;
+    thousands of digits are refused without being converted."""
+    low = -INT_MAX if option.minimum is None else option.minimum
+    high = INT_MAX if option.maximum is None else option.maximum
+    match = _INTEGER.fullmatch(value)
+    if match is None:
+        raise CommandError(f"`{option.name}` got `{shown(value)}`, expected a whole number.")
+    digits = match.group(2).lstrip("0") or "0"
+    if len(digits) > len(str(INT_MAX)):  # out of any range: no need to read it
+        too = "at least" if match.group(1) == "-" else "at most"
+        bound = low if match.group(1) == "-" else high
+        raise CommandError(f"`{option.name}` got `{shown(value)}`, expected {too} {bound}.")
+    number = int(match.group(1) + digits)
+    if number < low:
+        raise CommandError(f"`{option.name}` got {number}, expected at least {low}.")
+    if number > high:
+        raise CommandError(f"`{option.name}` got {number}, expected at most {high}.")
+    return number
 
 
 _REFERENCE = re.compile(r"^<([@#])!?&?([A-Za-z0-9_.-]+)(?:\|[^>]*)?>$")
@@ -187,10 +241,10 @@ def _reference(option: Option, value: str, sigil: str) -> str:
     if match:
         if match.group(1) != sigil:
             what = "a member (@name)" if sigil == "@" else "a channel (#name)"
-            raise CommandError(f"`{option.name}` got `{value}`, expected {what}.")
+            raise CommandError(f"`{option.name}` got `{shown(value)}`, expected {what}.")
         return match.group(2)
     plain = value[1:] if value.startswith(sigil) else value
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", plain):
         what = "a member like @alice" if sigil == "@" else "a channel like #general"
-        raise CommandError(f"`{option.name}` got `{value}`, expected {what}.")
+        raise CommandError(f"`{option.name}` got `{shown(value)}`, expected {what}.")
     return plain.lower() if not value.startswith("<") and plain != plain.upper() else plain

@@ -1,11 +1,17 @@
 """Load and validate question files, reporting every error as file:line: field: message.
 
 `python -m questions` (questions/__main__.py) validates files from the command line.
+
+Files may come from admins (packs), so reading is bounded before anything is built: a file
+nested deeper than ``MAX_DEPTH``, a value longer than ``MAX_FIELD_CHARS``, more than
+``MAX_VALUES`` values or ``MAX_ITEMS`` items is refused with a message naming the limit, and
+whatever YAML cannot turn into a value (``!!python`` tags, unhashable keys, a bad ``!!int``,
+``!!float`` or ``!!timestamp``) is reported at its line like any other mistake.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,6 +22,12 @@ from pydantic import ValidationError
 from questions.schema import KINDS, BankFile, Item
 
 BANK_DIR = Path(str(resources.files("questions") / "bank"))
+
+MAX_ITEMS = 2_000  # per file
+MAX_DEPTH = 10  # levels of nesting; the schema needs five
+MAX_FIELD_CHARS = 5_000  # per value; the longest field the schema allows is 2,500
+MAX_VALUES = 250_000  # keys and values in one file; a full 2,000-item pack needs ~100,000
+MAX_PROBLEMS = 200  # listed per file; past this the file needs fixing at its source anyway
 
 
 @dataclass(frozen=True)
@@ -86,46 +98,127 @@ def field_name(loc: Sequence[int | str]) -> str:
 FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def parse_text(text: str, *, path: str) -> tuple[Item, ...]:
-    """Validate one file's text; raise BankError listing every problem with its line.
+class _Loader(FAST_LOADER):  # type: ignore[valid-type,misc]
+    """The safe loader, turning every failure to build a value into a located YAML error."""
 
-    The text is parsed once; the line-numbered node tree is built only to locate problems.
-    """
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> object:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # int(), float(), datetime() … on what the file says
+            what = f"{node.tag.rsplit(':', 1)[-1]} value" if node.tag else "value"
+            detail = " ".join(str(exc).split(";")[0].split())  # not Python's advice on limits
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this {what}: {detail}", node.start_mark
+            ) from None
+
+
+def _yaml_problem(path: str, exc: yaml.YAMLError, text: str) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        return Problem(
+            path,
+            line,
+            "",
+            f"not valid YAML: character U+{exc.character:04X} is not allowed ({exc.reason}); "
+            "save the file as plain text",
+        )
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    detail = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    if "nesting depth" in detail:  # libyaml's own limit, far above ours
+        return Problem(path, line, "", f"nested more than {MAX_DEPTH} levels deep")
+    return Problem(path, line, "", f"not valid YAML: {detail}")
+
+
+def _events(text: str, path: str) -> Iterator[yaml.Event]:
     try:
-        data = yaml.load(text, Loader=FAST_LOADER)
+        yield from yaml.parse(text, Loader=FAST_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise BankError([Problem(path, line, "", f"not valid YAML: {exc}")]) from exc
-    if data is None:
+        raise BankError([_yaml_problem(path, exc, text)]) from None
+
+
+def check_limits(text: str, *, path: str) -> None:
+    """Refuse, before building anything, a file nested too deep, with a value too long, or
+    with too many items or values; the parser's events are read one at a time, so this is
+    cheap. Items are the entries under the top-level key (``items:``), two levels down."""
+    depth = values = items = 0
+    for event in _events(text, path):
+        starts = isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent)
+        if starts or isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            values += 1
+            items += depth == 2
+            message = _over_limit(event, depth + starts, values, items)
+            if message:
+                line = event.start_mark.line + 1 if event.start_mark else 1
+                raise BankError([Problem(path, line, "", message)])
+        if starts:
+            depth += 1
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+
+
+def _over_limit(event: yaml.Event, depth: int, values: int, items: int) -> str | None:
+    size = len(getattr(event, "value", "") or "")
+    if depth > MAX_DEPTH:
+        return f"nested more than {MAX_DEPTH} levels deep"
+    if size > MAX_FIELD_CHARS:
+        return f"a value of {size:,} characters; the limit is {MAX_FIELD_CHARS:,}"
+    if items > MAX_ITEMS:
+        return f"more than {MAX_ITEMS:,} items; a file holds at most {MAX_ITEMS:,}, so split it"
+    if values > MAX_VALUES:
+        return f"more than {MAX_VALUES:,} values; split the file into smaller packs"
+    return None
+
+
+def _load(text: str, path: str) -> tuple[object, yaml.Node | None]:
+    """The file's data and its node tree (which knows line numbers), from one parse."""
+    check_limits(text, path=path)
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        return (None if root is None else loader.construct_document(root)), root
+    except yaml.YAMLError as exc:
+        raise BankError([_yaml_problem(path, exc, text)]) from None
+    except RecursionError:  # checked above; kept so no input can reach the catch-all
+        message = f"nested more than {MAX_DEPTH} levels deep"
+        raise BankError([Problem(path, 1, "", message)]) from None
+    finally:
+        loader.dispose()
+
+
+def parse_text(text: str, *, path: str) -> tuple[Item, ...]:
+    """Validate one file's text; raise BankError listing every problem with its line."""
+    data, root = _load(text, path)
+    if data is None or root is None:
         raise BankError(
             [Problem(path, 1, "", "the file is empty; expected a mapping with 'items:'")]
         )
     try:
         bank = BankFile.model_validate(data)
     except ValidationError as exc:
-        root = _tree(text)
-        errors = [(clean_loc(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
-        problems = []
-        for loc, msg in errors:
-            if "after validation" in msg and any(
-                other != loc and other[: len(loc)] == loc for other, _ in errors
-            ):
-                continue  # a length complaint caused by an inner error already listed
-            node = node_at(root, loc)
-            problems.append(Problem(path, node.start_mark.line + 1, field_name(loc), msg))
-        raise BankError(problems) from None
+        raise BankError(_validation_problems(exc, root, path)) from None
     ids = [item.id for item in bank.items]
     if len(set(ids)) != len(ids):
-        raise BankError(_duplicate_ids(bank.items, _tree(text), path))
+        raise BankError(_duplicate_ids(bank.items, root, path))
     return bank.items
 
 
-def _tree(text: str) -> yaml.Node:
-    """The file as YAML nodes, which know their line numbers."""
-    root = yaml.compose(text, Loader=FAST_LOADER)
-    assert root is not None  # the text already loaded as a non-empty document
-    return root
+def _validation_problems(exc: ValidationError, root: yaml.Node, path: str) -> list[Problem]:
+    errors = [(clean_loc(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
+    inner = {loc[:n] for loc, _ in errors for n in range(len(loc))}  # proper prefixes
+    problems = []
+    for loc, msg in errors:
+        if "after validation" in msg and loc in inner:
+            continue  # a length complaint caused by an inner error already listed
+        node = node_at(root, loc)
+        problems.append(Problem(path, node.start_mark.line + 1, field_name(loc), msg))
+        if len(problems) == MAX_PROBLEMS:
+            more = f"stopped after {MAX_PROBLEMS} problems; fix these and check the file again"
+            problems.append(Problem(path, node.start_mark.line + 1, "", more))
+            break
+    return problems
 
 
 def _duplicate_ids(items: Iterable[Item], root: yaml.Node, path: str) -> list[Problem]:

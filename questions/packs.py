@@ -6,17 +6,20 @@ CSV columns (a header row first; ``d``/``reason_d`` may be empty for three optio
 
 ``tags`` are separated by ``;`` and ``answer`` is the key's letter. Every problem is reported
 as file:line: field: message, and nothing is returned unless the whole pack is valid.
+
+A pack is at most ``MAX_PACK_BYTES`` and ``MAX_ITEMS`` items, each value at most
+``MAX_FIELD_CHARS`` characters (questions/loader.py holds the limits YAML files share).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from pydantic import ValidationError
 
-from questions.loader import BankError, Problem, parse_text
+from questions.loader import MAX_FIELD_CHARS, MAX_ITEMS, BankError, Problem, parse_text
 from questions.schema import ChoiceItem, Item
 
 CSV_COLUMNS = (
@@ -24,10 +27,16 @@ CSV_COLUMNS = (
     "a", "reason_a", "b", "reason_b", "c", "reason_c", "d", "reason_d", "answer",
 )  # fmt: skip
 LETTERS = "abcd"
+MAX_PACK_BYTES = 2 * 1024 * 1024  # 2 MB: about 2,000 items, the most one pack may hold
 
 
 def parse_pack(name: str, data: bytes) -> tuple[Item, ...]:
     """Validate a pack file's content; raise BankError listing every problem."""
+    if len(data) > MAX_PACK_BYTES:
+        size = f"{len(data) / (1024 * 1024):.1f} MB"
+        raise BankError(
+            [Problem(name, 1, "", f"the file is {size}; a pack is at most 2 MB, so split it")]
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -52,60 +61,95 @@ def _csv_field(loc: Sequence[int | str]) -> str:
     return str(loc[0])
 
 
-def parse_csv(text: str, *, path: str) -> tuple[Item, ...]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or ()]
+def _short(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rows(reader: csv.DictReader[str], path: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, cells by lower-case column) per data row; a broken row or a field past the
+    limit ends the file with a located problem, as does a row past ``MAX_ITEMS``."""
+    count = 0
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:  # a field past csv's own limit, a stray carriage return …
+            raise BankError([_csv_problem(path, reader.line_num + 1, exc)]) from None
+        if row is None:
+            return
+        count += 1
+        if count > MAX_ITEMS:
+            message = f"more than {MAX_ITEMS:,} items; a pack holds at most {MAX_ITEMS:,}"
+            raise BankError([Problem(path, reader.line_num, "", message)])
+        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        for column, value in cells.items():
+            if len(value) > MAX_FIELD_CHARS:
+                message = f"{len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}"
+                raise BankError([Problem(path, reader.line_num, _short(column), message)])
+        yield reader.line_num, cells
+
+
+def _csv_problem(path: str, line: int, exc: csv.Error) -> Problem:
+    if "field limit" in str(exc):
+        message = f"a field longer than {MAX_FIELD_CHARS:,} characters (the limit)"
+        return Problem(path, line, "", message)
+    if "new-line" in str(exc):
+        message = "a line break inside a field that is not in quotes; put the field in quotes"
+        return Problem(path, line, "", f"not valid CSV: {message}")
+    return Problem(path, line, "", f"not valid CSV: {exc}")
+
+
+def _header(reader: csv.DictReader[str], path: str) -> None:
+    try:
+        names = reader.fieldnames or ()
+    except csv.Error as exc:
+        raise BankError([_csv_problem(path, 1, exc)]) from None
+    header = [h.strip().lower() for h in names]
     missing = [c for c in CSV_COLUMNS if c not in header and c not in ("d", "reason_d")]
     if missing:
-        raise BankError(
-            [
-                Problem(
-                    path,
-                    1,
-                    "header",
-                    f"missing column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}",
-                )
-            ]
+        message = f"missing column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
+        raise BankError([Problem(path, 1, "header", message)])
+
+
+def _raw_item(cells: Mapping[str, str], line: int, path: str) -> dict[str, object] | Problem:
+    """The item a row describes, in the bank's schema; a Problem if its answer is no letter."""
+    answer = cells.get("answer", "").lower()
+    options = []
+    for letter in LETTERS:
+        text_ = cells.get(letter, "")
+        if not text_ and letter == "d" and not cells.get("reason_d"):
+            continue
+        reason = cells.get(f"reason_{letter}", "")
+        options.append({"text": text_, "reason": reason, "correct": letter == answer})
+    if answer not in LETTERS[: len(options)]:
+        return Problem(
+            path,
+            line,
+            "answer",
+            f"expected the key's letter ({', '.join(LETTERS[: len(options)]).upper()})"
+            f", got {_short(cells.get('answer', ''))!r}",
         )
+    return {
+        "id": cells.get("id", ""),
+        "kind": "choice",
+        "topic": cells.get("topic", ""),
+        "difficulty": cells.get("difficulty", ""),
+        "tags": [t.strip() for t in cells.get("tags", "").split(";") if t.strip()],
+        "prompt": cells.get("prompt", ""),
+        "options": options,
+    }
+
+
+def parse_csv(text: str, *, path: str) -> tuple[Item, ...]:
+    reader = csv.DictReader(io.StringIO(text))
+    _header(reader, path)
     problems: list[Problem] = []
     items: list[Item] = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        answer = cells.get("answer", "").lower()
-        options = []
-        for letter in LETTERS:
-            text_ = cells.get(letter, "")
-            if not text_ and letter == "d" and not cells.get("reason_d"):
-                continue
-            options.append(
-                {
-                    "text": text_,
-                    "reason": cells.get(f"reason_{letter}", ""),
-                    "correct": letter == answer,
-                }
-            )
-        if answer not in LETTERS[: len(options)]:
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    "answer",
-                    f"expected the key's letter ({', '.join(LETTERS[: len(options)]).upper()})"
-                    f", got {cells.get('answer', '')!r}",
-                )
-            )
+    for line, cells in _rows(reader, path):
+        raw = _raw_item(cells, line, path)
+        if isinstance(raw, Problem):
+            problems.append(raw)
             continue
-        raw = {
-            "id": cells.get("id", ""),
-            "kind": "choice",
-            "topic": cells.get("topic", ""),
-            "difficulty": cells.get("difficulty", ""),
-            "tags": [t.strip() for t in cells.get("tags", "").split(";") if t.strip()],
-            "prompt": cells.get("prompt", ""),
-            "options": options,
-        }
         try:
             item = ChoiceItem.model_validate(raw)
         except ValidationError as exc:

@@ -59,7 +59,8 @@ _LAZY_OPTION = re.compile(
     re.IGNORECASE,
 )
 
-Text = Annotated[str, Field(min_length=1)]
+Text = Annotated[str, Field(min_length=1, max_length=600)]
+Tag = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class _Strict(BaseModel):
@@ -70,7 +71,7 @@ class _ItemBase(_Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN, max_length=80)]
     topic: Topic
     difficulty: Difficulty
-    tags: Annotated[tuple[Text, ...], Field(min_length=1)]
+    tags: Annotated[tuple[Tag, ...], Field(min_length=1, max_length=12)]
     prompt: Annotated[str, Field(min_length=10, max_length=1500)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,14 +70,18 @@ def letter(order: Order, index: int) -> str:
     return LETTERS[order.index(index)] if index in order else LETTERS[index]
 
 
+_ANSWER_ID = re.compile(rf"{ANSWER_PREFIX}:([0-9]{{1,10}}):([0-9]|{OPEN})")
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
+
+
 def parse_answer_id(entry_id: str) -> tuple[int, int | str] | None:
-    """(drop id, option index or ``OPEN``) from an id ``answer_id`` built; None if malformed."""
-    parts = entry_id.split(":")
-    if len(parts) != 3 or parts[0] != ANSWER_PREFIX or not parts[1].isdigit():
+    """(drop id, option index or ``OPEN``) from an id ``answer_id`` built; None if malformed
+    or out of any stored id's range, so a forged id is an unknown button, never an error."""
+    match = _ANSWER_ID.fullmatch(entry_id)
+    if match is None or int(match.group(1)) > MAX_ID:
         return None
-    if parts[2] == OPEN:
-        return int(parts[1]), OPEN
-    return (int(parts[1]), int(parts[2])) if parts[2].isdigit() else None
+    choice = match.group(2)
+    return int(match.group(1)), OPEN if choice == OPEN else int(choice)
 
 
 TOPIC_NAMES = {"data-features": "data & features", "nlp": "NLP", "system-design": "system design"}

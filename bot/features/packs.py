@@ -3,6 +3,7 @@ analysis admins use to find broken keys, dead distractors and disliked questions
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ THUMBS_UP = ("👍", "+1", "thumbsup")
 THUMBS_DOWN = ("👎", "-1", "thumbsdown")
 MIN_ANSWERS_TO_FLAG = 5  # below this a share says more about chance than about the item
 LIST_LIMIT = 25
+STORE_BATCH = 200  # rows per insert statement: well under SQLite's and PostgreSQL's limits
 
 
 @dataclass
@@ -61,63 +63,84 @@ def _refuse_shipped_ids(name: str, items: Sequence[Item], shipped: set[str]) -> 
         )
 
 
-async def _store(conn: AsyncConnection, item: Item, *, workspace: MemberRef, now: datetime) -> None:
+def _row(item: Item, *, workspace: MemberRef, now: datetime) -> dict[str, object]:
     body = bank.to_json(item)
-    await sql.upsert(
-        conn,
-        questions,
-        {
-            "platform": workspace.platform,
-            "workspace_id": workspace.workspace_id,
-            "id": item.id,
-            "topic": item.topic,
-            "kind": item.kind,
-            "difficulty": item.difficulty,
-            "body": body,
-            "content_hash": hashlib.sha256(body.encode()).hexdigest(),
-            "added_at": now,
-            "added_by": workspace.user_id,
-        },
-        keys=("platform", "workspace_id", "id"),
-        update=("topic", "kind", "difficulty", "body", "content_hash", "added_by"),
-    )
+    return {
+        "platform": workspace.platform,
+        "workspace_id": workspace.workspace_id,
+        "id": item.id,
+        "topic": item.topic,
+        "kind": item.kind,
+        "difficulty": item.difficulty,
+        "body": body,
+        "content_hash": hashlib.sha256(body.encode()).hexdigest(),
+        "added_at": now,
+        "added_by": workspace.user_id,
+    }
+
+
+async def _store(conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
+    for start in range(0, len(rows), STORE_BATCH):
+        await sql.upsert(
+            conn,
+            questions,
+            rows[start : start + STORE_BATCH],
+            keys=("platform", "workspace_id", "id"),
+            update=("topic", "kind", "difficulty", "body", "content_hash", "added_by"),
+        )
+
+
+def _similar(items: Sequence[Item], bodies: Sequence[str]) -> list[str]:
+    """Warnings for imported prompts that read like another visible question's."""
+    others = [bank.from_json(body) for body in bodies]
+    return [
+        f"{a} reads like {b} ({score:.0f}% similar)"
+        for a, b, score in near_duplicates(items, against=others)
+    ]
 
 
 async def import_pack(
     engine: AsyncEngine, *, workspace: MemberRef, file: Attachment, now: datetime
 ) -> ImportResult:
     """Validate the whole pack, then store it in one transaction; BankError lists every
-    problem and stores nothing. Re-importing a pack updates its items."""
-    items = parse_pack(file.name, file.content)
+    problem and stores nothing. Re-importing a pack updates its items.
+
+    Parsing, validation and the near-duplicate check run in a worker thread, so members
+    are answered while a large pack is read; the transaction holds only the writes."""
+    items = await asyncio.to_thread(parse_pack, file.name, file.content)
+    rows = await asyncio.to_thread(
+        lambda: [_row(item, workspace=workspace, now=now) for item in items]
+    )
     result = ImportResult()
     async with engine.begin() as conn:
         _refuse_shipped_ids(file.name, items, await _ids(conn, SHIPPED, SHIPPED))
         existing = await _ids(conn, workspace.platform, workspace.workspace_id)
-        for item in items:
-            await _store(conn, item, workspace=workspace, now=now)
-            (result.updated if item.id in existing else result.added).append(item.id)
-        others = await _visible_items(conn, workspace, exclude={i.id for i in items})
-    for a, b, score in near_duplicates(items, against=others):
-        result.warnings.append(f"{a} reads like {b} ({score:.0f}% similar)")
+        await _store(conn, rows)
+    for item in items:
+        (result.updated if item.id in existing else result.added).append(item.id)
+    async with engine.connect() as conn:
+        bodies = await _visible_bodies(conn, workspace, exclude={i.id for i in items})
+    result.warnings = await asyncio.to_thread(_similar, items, bodies)
     return result
 
 
-async def _visible_items(
+async def _visible_bodies(
     conn: AsyncConnection, workspace: MemberRef, *, exclude: set[str]
-) -> list[Item]:
-    rows = await conn.scalars(
-        select(questions.c.body).where(
+) -> list[str]:
+    """The other questions the workspace can be asked (filtered here: ``exclude`` may hold
+    thousands of ids, too many to bind in one statement)."""
+    rows = await conn.execute(
+        select(questions.c.id, questions.c.body).where(
             or_(
                 and_(questions.c.platform == SHIPPED, questions.c.workspace_id == SHIPPED),
                 and_(
                     questions.c.platform == workspace.platform,
                     questions.c.workspace_id == workspace.workspace_id,
                 ),
-            ),
-            questions.c.id.not_in(exclude) if exclude else questions.c.id.is_not(None),
+            )
         )
     )
-    return [bank.from_json(body) for body in rows]
+    return [body for question_id, body in rows if question_id not in exclude]
 
 
 async def export_pack(engine: AsyncEngine, *, workspace: MemberRef | None) -> str:

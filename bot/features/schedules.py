@@ -134,6 +134,23 @@ def _target(inv: Invocation) -> Place:
     )
 
 
+MAX_SCHEDULES = 200  # per workspace
+
+
+async def _check_room(conn: AsyncConnection, ref: MemberRef) -> None:
+    count = await conn.scalar(
+        select(func.count()).where(
+            schedules.c.platform == ref.platform, schedules.c.workspace_id == ref.workspace_id
+        )
+    )
+    if (count or 0) >= MAX_SCHEDULES:
+        raise CommandError(
+            f"This workspace already has {count} schedules, the most it can have. Remove one "
+            "you no longer need (`/schedule list` shows them, `/schedule remove ID` removes "
+            "one) and add this again."
+        )
+
+
 async def add(ctx: Context, inv: Invocation) -> Reply:
     values = _values(inv, partial=False)
     place = _target(inv)
@@ -141,6 +158,7 @@ async def add(ctx: Context, inv: Invocation) -> Reply:
     now = ctx.clock.now()
     ref = inv.member.ref
     async with ctx.engine.begin() as conn:
+        await _check_room(conn, ref)
         zone = values.pop("timezone", None) or (await workspace_tz(conn, *_scope(inv))).key
         result = await conn.execute(
             schedules.insert().values(

@@ -29,7 +29,7 @@ from bot.chat import (
 from bot.context import Context, workspace_tz
 from bot.features.mocks.groups import MockGroup, display_names, dm, load_group
 from bot.features.mocks.policy import MISSED_TO_PAUSE, pauses_after
-from bot.handlers import Invocation
+from bot.handlers import UNKNOWN_BUTTON, UNKNOWN_FORM, Invocation
 from bot.store import sql
 from bot.store.schema import (
     mock_checkins,
@@ -44,7 +44,12 @@ from questions.extras import rubrics
 FOLLOW_UP_ACTION = "mock-follow-up"  # the timer that asks whether a session happened
 ASK_AGAIN_AFTER = timedelta(hours=48)
 
-_CHECKIN = re.compile(r"^mock:(\d+):(yes|notyet|no|feedback)$")
+# Ids are parsed whole and bounded: a forged one is an unknown button or form, never an error.
+_CHECKIN = re.compile(r"mock:([0-9]{1,10}):(yes|notyet|no|feedback)")
+_FEEDBACK_FORM = re.compile(r"mock:([0-9]{1,10}):feedback:([a-z0-9_-]{1,40})")
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
+FEEDBACK_CHARS = 500  # each of "what went well" and "to improve"
+SCORES_CHARS = 40
 
 
 class FeedbackError(ValueError):
@@ -116,15 +121,15 @@ def _did_it_happen(group: MockGroup, user: str, names: Mapping[str, str]) -> Car
 
 async def on_action(ctx: Context, action: Action) -> Reply:
     """A check-in button: yes, not yet, no, or Give feedback after a yes."""
-    match = _CHECKIN.match(action.action_id)
-    if match is None:
-        return Reply.error("That button is no longer understood.")
+    match = _CHECKIN.fullmatch(action.action_id)
+    if match is None or int(match.group(1)) > MAX_ID:
+        return Reply.error(UNKNOWN_BUTTON)
     group_id, answer = int(match.group(1)), match.group(2)
     ref = action.member.ref
     async with ctx.engine.begin() as conn:
         group = await load_group(conn, group_id)
         checkin = await _checkin(conn, group_id, ref.user_id)
-        if group is None or checkin is None:
+        if group is None or checkin is None or not _in_workspace(group, ref):
             return Reply.error("That mock interview is not yours.")
         if answer == "feedback":
             return await _open_feedback(conn, group_id, ref.user_id, answered=checkin.answer)
@@ -137,6 +142,12 @@ async def on_action(ctx: Context, action: Action) -> Reply:
     if answer == "no":
         return _missed_reply(missed)
     return _completed_reply(group_id)
+
+
+def _in_workspace(group: MockGroup, ref: MemberRef) -> bool:
+    """Whether the group belongs to the member's workspace: user ids repeat across
+    workspaces, so a forged id from another must not reach this one's sessions."""
+    return (group.platform, group.workspace_id) == (ref.platform, ref.workspace_id)
 
 
 async def _checkin(conn: AsyncConnection, group_id: int, user_id: str) -> Row[Any] | None:
@@ -245,17 +256,26 @@ def _feedback_form(group_id: int, kind: str) -> Form:
 def read_feedback(values: Mapping[str, str], dims: Sequence[str]) -> Feedback:
     """The feedback form's values: a score from 1 to 4 per rubric dimension, in order, one
     strength and one thing to improve. Raises FeedbackError saying what to fix."""
-    raw = values.get("scores", "").replace(",", " ").split()
+    given = values.get("scores", "")
+    raw = given.replace(",", " ").split() if len(given) <= SCORES_CHARS else []
     if len(raw) != len(dims) or any(s not in ("1", "2", "3", "4") for s in raw):
+        shown = given if len(given) <= SCORES_CHARS else given[: SCORES_CHARS - 1] + "…"
+        shown = shown.replace("`", "'")
         raise FeedbackError(
             f"Scores: give {len(dims)} numbers from 1 to 4, one per dimension in order "
-            f"({', '.join(dims)}); got `{values.get('scores', '')}`. Nothing was sent; "
+            f"({', '.join(dims)}); got `{shown}`. Nothing was sent; "
             "press Give feedback again."
         )
     strength = values.get("strength", "").strip()
     improve = values.get("improve", "").strip()
     if not strength or not improve:
         raise FeedbackError("Give one strength and one thing to improve. Nothing was sent.")
+    for label, text in (("What went well", strength), ("To improve", improve)):
+        if len(text) > FEEDBACK_CHARS:
+            raise FeedbackError(
+                f"{label} has {len(text):,} characters; the limit is {FEEDBACK_CHARS}. "
+                "Nothing was sent; shorten it and press Give feedback again."
+            )
     scores = tuple(zip(dims, (int(s) for s in raw), strict=True))
     return Feedback(scores=scores, strength=strength, improve=improve)
 
@@ -275,16 +295,19 @@ def feedback_card(giver: str, feedback: Feedback) -> Card:
 
 async def on_feedback(ctx: Context, submit: FormSubmit) -> Reply:
     """The feedback form: checked, kept once per member and session, sent to the partner."""
-    parts = submit.form_id.split(":")
-    group_id, kind = int(parts[1]), parts[3]
+    match = _FEEDBACK_FORM.fullmatch(submit.form_id)
+    rubric = rubrics().get(match.group(2)) if match else None
+    if match is None or rubric is None or int(match.group(1)) > MAX_ID:
+        return Reply.error(UNKNOWN_FORM)
+    group_id, kind = int(match.group(1)), match.group(2)
     try:
-        feedback = read_feedback(submit.values, [d.name for d in rubrics()[kind].dimensions])
+        feedback = read_feedback(submit.values, [d.name for d in rubric.dimensions])
     except FeedbackError as exc:
         return Reply.error(str(exc))
     ref = submit.member.ref
     async with ctx.engine.begin() as conn:
         group = await load_group(conn, group_id)
-        if group is None or ref.user_id not in group.members:
+        if group is None or ref.user_id not in group.members or not _in_workspace(group, ref):
             return Reply.error("That mock interview is not yours.")
         to = await _feedback_receiver(conn, group, ref.user_id)
         saved = await _save_feedback(ctx, conn, group_id, ref, to=to, kind=kind, feedback=feedback)
