@@ -1,36 +1,122 @@
-"""The ``studybot`` command: run the bot, migrate the database, check question files."""
+"""The ``studybot`` command: run the bot, migrate the database, check question files.
+
+Only the standard library is imported when this module loads, and Ctrl-C while it loads or at
+any later moment of start-up ends the process with one line, never a traceback; each
+platform's SDK is imported only when that platform runs.
+"""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import logging
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from adapters.settings import DiscordSettings, SlackSettings
-from bot.chat import Attachment, MemberRef
-from bot.config import Settings
+try:
+    import argparse
+    import asyncio
+    import contextlib
+    import importlib
+    import io
+    import json
+    import logging
+    import os
+    from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from typing import TYPE_CHECKING
+except KeyboardInterrupt:  # Ctrl-C while the command loads: the same one line as later
+    print("studybot: interrupted.", file=sys.stderr)
+    raise SystemExit(130) from None
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from adapters.console import ConsoleSession
     from bot.app import App
+    from bot.chat import MemberRef
+    from bot.config import Settings
+
+# What each extra installs, as the modules its adapter imports (pyproject.toml's extras).
+EXTRAS = {
+    "discord": ("discord",),
+    "slack": ("slack_bolt", "slack_sdk", "aiohttp"),
+    "postgres": ("asyncpg",),
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+URL_EXAMPLES = "e.g. postgresql://user:password@host:5432/studybot or sqlite:///data/studybot.db"
+
+
+class Refusal(Exception):
+    """A problem with how studybot was started; the message says what to change."""
+
+
+def _need(extra: str, purpose: str) -> str | None:
+    """A message when the optional dependencies ``purpose`` needs are not installed."""
+    for module in EXTRAS[extra]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return (
+                f"{purpose} needs the {extra} extra: pip install -e '.[{extra}]' "
+                f"(or pip install 'studybot[{extra}]')."
+            )
+    return None
+
+
+def database_url(url: str) -> str:
+    """``url`` with the async driver studybot uses, as hosting providers hand URLs out:
+    ``postgres://`` and ``postgresql://`` go through asyncpg (whose ``ssl=`` takes the place
+    of ``sslmode=``), ``sqlite://`` through aiosqlite. Refusal for anything else."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # its message holds the URL, password and all: say it our way
+        raise Refusal(f"DATABASE_URL is not a database URL; {URL_EXAMPLES}.") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql") and driver in ("", "asyncpg"):
+        query = dict(parsed.query)
+        if "sslmode" in query:
+            query["ssl"] = query.pop("sslmode")
+        parsed = parsed.set(drivername="postgresql+asyncpg", query=query)
+        if problem := _need("postgres", "A PostgreSQL DATABASE_URL"):
+            raise Refusal(problem)
+    elif backend == "sqlite" and driver in ("", "aiosqlite"):
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend in ("postgres", "postgresql", "sqlite"):
+        raise Refusal(
+            f"DATABASE_URL asks for the {driver} driver; studybot talks to {backend} through "
+            f"its async driver: leave the driver out ({URL_EXAMPLES})."
+        )
+    else:
+        raise Refusal(
+            f"DATABASE_URL names {backend}; studybot keeps its data in PostgreSQL or SQLite "
+            f"({URL_EXAMPLES})."
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def shown_url(url: str) -> str:
+    """A database URL safe to print: the password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(DATABASE_URL)"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.config import Settings
+
     settings = Settings()
     db = getattr(args, "db", None)
-    if db:
-        settings = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{db}"})
-    return settings
+    url = f"sqlite+aiosqlite:///{db}" if db else database_url(settings.database_url)
+    return settings.model_copy(update={"database_url": url})
 
 
 async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
+    from rich.console import Console
     from sqlalchemy.engine import make_url
 
     from adapters.console import ConsolePlatform, ConsoleSession
@@ -39,6 +125,9 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     from bot.scheduler import ManualDriver
 
     stream = sys.stdin
+    interactive = stream.isatty() and sys.stdout.isatty()
+    if not stream.isatty() and isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="replace")  # a script's stray bytes are not a crash
     console = Console(highlight=False)
     database = make_url(settings.database_url).database
     files_dir = Path(database).parent / "files" if database else Path("data") / "files"
@@ -47,29 +136,66 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     if sim_clock:  # one process in simulated time: nothing to keep in step with
         settings = settings.model_copy(update={"sync_seconds": 0})
     driver = ManualDriver(clock) if clock else None
+    if interactive:  # preparing the database and the bank takes a moment
+        console.print("[dim]studybot is starting… (Ctrl-C or Ctrl-D leaves)[/dim]")
     app = await build_app(settings=settings, platform=platform, clock=clock, driver=driver)
     try:
         await app.start()
         session = ConsoleSession(app, platform, stream, echo=not stream.isatty(), sim=driver)
-        return await session.run()
+        if not interactive:
+            return await session.run()
+        return await _interactive(session)
     finally:
         await app.close()
 
 
-def _need(extra: str, module: str) -> str | None:
-    """A message when a platform's optional dependencies are not installed."""
+@contextlib.contextmanager
+def _ctrl_d_kept(fd: int) -> Iterator[None]:
+    """At a terminal, keep Ctrl-D as a key while the console is not reading (starting up, or
+    running a command), so the next prompt sees it and leaves; the terminal's line
+    discipline would otherwise swallow it as an end of file that nobody reads. The
+    terminal's settings are put back on the way out."""
     try:
-        __import__(module)
-    except ImportError:
-        return (
-            f"The {extra} adapter needs its extra: pip install -e '.[{extra}]' "
-            f"(or pip install 'studybot[{extra}]')."
-        )
-    return None
+        import termios
+
+        saved = termios.tcgetattr(fd)
+        disabled = os.fpathconf(fd, "PC_VDISABLE")
+    except (ImportError, OSError, ValueError):  # not a POSIX terminal: nothing to keep
+        yield
+        return
+    changed = [*saved[:6], list(saved[6])]
+    eof = saved[6][termios.VEOF]
+    changed[6][termios.VEOF] = disabled if isinstance(eof, int) else bytes([disabled])
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, changed)
+    except termios.error:
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)  # TCSANOW: typed-ahead keys stay
+
+
+async def _interactive(session: ConsoleSession) -> int:
+    """The session at a terminal: line editing, history and completion; bot output printed
+    while the prompt is up goes above it."""
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    from adapters.console.prompt import PromptLines, TableCompleter, open_history
+    from adapters.settings import ConsoleSettings
+
+    history, session.note = open_history(ConsoleSettings().history)
+    completer = TableCompleter(session.app.ctx.commands, session.hints)
+    session.lines = PromptLines(completer, history)
+    with patch_stdout(raw=True):
+        return await session.run()
 
 
 async def _run_discord(settings: Settings) -> int:
     from adapters.discord import run
+    from adapters.settings import DiscordSettings
     from bot.app import build_app
 
     discord = DiscordSettings()
@@ -86,7 +212,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return _run(args, settings)
     except (OSError, OperationalError) as exc:
-        where = settings.database_url
+        where = shown_url(settings.database_url)
         reason = getattr(exc, "orig", None) or exc
         print(
             f"studybot: cannot use the database {where} ({reason}). Check that its folder "
@@ -98,6 +224,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.settings import DiscordSettings, SlackSettings
+
     discord_token = bool(DiscordSettings().token.get_secret_value())
     slack_token = bool(SlackSettings().bot_token.get_secret_value())
     if args.console or not (discord_token or slack_token):
@@ -109,7 +237,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    missing = _need("discord", "discord") if discord_token else _need("slack", "slack_bolt")
+    platform = "discord" if discord_token else "slack"
+    missing = _need(platform, f"Running on {platform.capitalize()}")
     if missing:
         print(missing, file=sys.stderr)
         return 2
@@ -128,6 +257,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_slack(settings: Settings) -> int:
+    from adapters.settings import SlackSettings
     from adapters.slack import run
     from adapters.slack.platform import build_platform
     from bot.app import build_app
@@ -142,6 +272,9 @@ async def _run_slack(settings: Settings) -> int:
 
 
 def cmd_slack_manifest(args: argparse.Namespace) -> int:
+    if missing := _need("slack", "studybot slack-manifest"):
+        print(missing, file=sys.stderr)
+        return 2
     from adapters.slack.manifest import render
 
     print(render(socket_mode=args.request_url is None, request_url=args.request_url), end="")
@@ -149,7 +282,11 @@ def cmd_slack_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_discord_invite(args: argparse.Namespace) -> int:
+    if missing := _need("discord", "studybot discord-invite"):
+        print(missing, file=sys.stderr)
+        return 2
     from adapters.discord import application_id, invite_url
+    from adapters.settings import DiscordSettings
 
     app_id = args.application_id
     if not app_id:
@@ -179,7 +316,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     asyncio.run(go())
-    print(f"database at {settings.database_url} is up to date")
+    print(f"database at {shown_url(settings.database_url)} is up to date")
     return 0
 
 
@@ -190,6 +327,8 @@ def cmd_questions_validate(args: argparse.Namespace) -> int:
 
 
 def _workspace(text: str) -> MemberRef:
+    from bot.chat import MemberRef
+
     platform, sep, workspace_id = text.partition(":")
     if not sep or not platform or not workspace_id:
         raise SystemExit(
@@ -286,6 +425,7 @@ def _print_stats(report: Mapping[str, object]) -> None:
 
 
 def cmd_questions_import(args: argparse.Namespace) -> int:
+    from bot.chat import Attachment
     from questions.loader import BankError
 
     workspace = _workspace(args.workspace)
@@ -301,7 +441,8 @@ def cmd_questions_import(args: argparse.Namespace) -> int:
         except BankError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-            print(f"nothing imported: {len(exc.problems)} problem(s)", file=sys.stderr)
+            count = len(exc.problems)
+            print(f"nothing imported: {count} problem{'' if count == 1 else 's'}", file=sys.stderr)
             return 1
         print(
             f"imported {len(result.added)} new, updated {len(result.updated)} into {args.workspace}"
@@ -327,10 +468,21 @@ def cmd_questions_export(args: argparse.Namespace) -> int:
     return asyncio.run(_with_app(_settings(args), work))
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("studybot")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package: pip install -e .)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="studybot", description="A study-group bot for ML interview preparation."
     )
+    top.add_argument("--version", action="version", version=f"studybot {version()}")
     sub = top.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
@@ -390,13 +542,68 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _settings_problem(exc: ValidationError) -> str:
+    """Why a settings class would not load: each variable named, in plain words, and its
+    value unless it is a token or secret."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "a setting"
+        wanted = {
+            "int_parsing": "expected a whole number",
+            "bool_parsing": "expected true or false",
+            "greater_than_equal": f"expected at least {error.get('ctx', {}).get('ge')}",
+        }.get(error["type"], error["msg"])
+        secret = any(word in name for word in ("TOKEN", "SECRET", "PASSWORD"))
+        value = "not valid" if secret else f"{error.get('input')!r}"
+        lines.append(f"{name} is {value}: {wanted}.")
+    return " ".join(lines)
+
+
+def _log_level(settings: Settings) -> str:
+    level = settings.log_level.strip().upper()
+    if level not in LOG_LEVELS:
+        raise Refusal(
+            f"STUDYBOT_LOG_LEVEL is {settings.log_level!r}; use one of "
+            f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}."
+        )
+    return level
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=Settings().log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    result: int = args.func(args)
+    if args.func is cmd_run and sys.stdin.isatty() and sys.stdout.isatty():
+        with _ctrl_d_kept(sys.stdin.fileno()):
+            return _command(args)
+    return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
+    try:
+        level = _log_level(Settings())
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        result: int = args.func(args)
+    except ValidationError as exc:
+        if exc.title not in ("Settings", "DiscordSettings", "SlackSettings", "ConsoleSettings"):
+            raise
+        raise Refusal(_settings_problem(exc)) from None
     return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``studybot``: a problem with the settings is one line and exit code 2; Ctrl-C at any
+    moment (start-up included) is one line and exit code 130."""
+    try:
+        return _main(argv)
+    except Refusal as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("studybot: interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -42,3 +42,9 @@ class SlackSettings(EnvSettings):
     api_url: str = Field("https://slack.com/api/", validation_alias=env("SLACK_API_URL"))
     http_host: str = Field("0.0.0.0", validation_alias=env("SLACK_HTTP_HOST"))
     http_port: int = Field(3000, validation_alias=env("SLACK_HTTP_PORT"))
+
+
+class ConsoleSettings(EnvSettings):
+    """STUDYBOT_CONSOLE_HISTORY: the interactive console's history file, or ``off``."""
+
+    history: str = Field("", validation_alias=env("STUDYBOT_CONSOLE_HISTORY"))

@@ -164,7 +164,7 @@ def test_sim_clock_watches_a_drop_post_and_reveal(tmp_path: Path) -> None:
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert out.count("09:00 CET") >= 5  # the preview, in Berlin time
-    assert "⏩ 1 timed job(s) ran" in out
+    assert "⏩ 1 timed job ran" in out
     assert "Locked in: A" in out
     assert out.count("Answer to drop #1") == 1
     # Two more days: two more drops, each revealed once.
