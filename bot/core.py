@@ -20,6 +20,7 @@ from bot.chat import (
     Member,
     MemberJoined,
     MemberRef,
+    Reaction,
     Reply,
 )
 from bot.context import Context
@@ -60,6 +61,10 @@ class Core:
         """Handle one inbound event. Bad input (``CommandError`` from a command, button or
         form) becomes a clear private reply; unexpected failures a polite private error;
         every handler works in transactions, so a failure leaves nothing half-saved."""
+        cleaned = _cleaned(event)
+        if cleaned is None:
+            return None  # a reaction no platform could send (ids past any stored width)
+        event = cleaned
         try:
             if event.member is not None:
                 member = self._with_configured_admin(event.member)
@@ -210,3 +215,20 @@ class Core:
 
 def _unknown(name: str) -> CommandSpec:
     return table.parse("/" + name)[0]  # raises CommandError with a suggestion
+
+
+MAX_REF_CHARS = 64  # message ids and emoji names, as the store keeps them
+
+
+def _cleaned(event: Event) -> Event | None:
+    """What no member means to send and no database column takes: NUL characters are
+    dropped from form values (PostgreSQL refuses them in text), and a reaction whose message
+    id or emoji is not a plausible platform value is ignored."""
+    if isinstance(event, FormSubmit) and any("\x00" in v for v in event.values.values()):
+        values = {k: v.replace("\x00", "") for k, v in event.values.items()}
+        return replace(event, values=values)
+    if isinstance(event, Reaction):
+        for value in (event.message_id, event.emoji):
+            if len(value) > MAX_REF_CHARS or "\x00" in value:
+                return None
+    return event

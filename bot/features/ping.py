@@ -65,9 +65,10 @@ async def on_action(ctx: Context, action: Action) -> Reply:
 
 def _minutes(text: str) -> int:
     text = text.strip()
-    if not text.isdecimal() or not 1 <= int(text) <= MAX_MINUTES:
+    if not text.isdecimal() or len(text) > 6 or not 1 <= int(text) <= MAX_MINUTES:
+        shown = text if len(text) <= 20 else text[:19] + "…"
         raise CommandError(
-            f"`{text}` is not a number of minutes from 1 to {MAX_MINUTES}; press the button "
+            f"`{shown}` is not a number of minutes from 1 to {MAX_MINUTES}; press the button "
             "and try e.g. 5."
         )
     return int(text)
