@@ -22,10 +22,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.store.db import create_engine
-from bot.store.schema import fires, schedules
+from bot.store.schema import drops, fires, schedules
 from tests.adapters.slack.conftest import ADMIN, SECRET, Http, slash_command
 from tests.conftest import PG_ADMIN_DSN, _pg_database, _pg_drop, _pg_url
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, channel, user
@@ -201,7 +201,35 @@ async def _exercise(run: Run, rng: random.Random, anchor: float) -> None:
             run.stops += 1
         await victim.start()
     run.ended_at = run.sim_now(anchor)
-    await asyncio.sleep(8)  # no more kills: leases run out and every instance catches up
+    await _settle(a.env["DATABASE_URL"], run.ended_at - timedelta(minutes=1))
+
+
+async def _settle(database: str, cutoff: datetime) -> None:
+    """No more kills: wait (up to a minute, however loaded the machine) until leases have
+    run out and the instances have caught up with every fire and reveal due by ``cutoff``."""
+    engine = create_engine(database)
+    calm = 0
+    try:
+        for _ in range(120):
+            await asyncio.sleep(0.5)
+            async with engine.connect() as conn:
+                open_fires = await conn.scalar(
+                    select(func.count())
+                    .select_from(fires)
+                    .where(fires.c.fire_time <= cutoff, fires.c.status != "posted")
+                )
+                unrevealed = await conn.scalar(
+                    select(func.count())
+                    .select_from(drops)
+                    .where(drops.c.posted_at <= cutoff, drops.c.reveal_message_id.is_(None))
+                )
+                newest = await conn.scalar(select(func.max(fires.c.fire_time)))
+            done = not open_fires and not unrevealed and newest is not None and newest > cutoff
+            calm = calm + 1 if done else 0
+            if calm == 4:  # two sync ticks with nothing left: gaps would have been filled
+                return
+    finally:
+        await engine.dispose()
 
 
 async def _schedule_of(channel_id: str, *, env_db: str) -> int:
