@@ -442,3 +442,14 @@ inbound_seen = Table(
     Column("delivery_id", String(128), primary_key=True),  # Slack's event_id
     Column("seen_at", UTCDateTime(), nullable=False, index=True),
 )
+
+# Small facts kept per scope; the shipped scope (SHIPPED, SHIPPED) holds the fingerprint of
+# the bank the store was synced with, so start-up skips loading the bank when it is unchanged.
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
