@@ -27,7 +27,6 @@ from bot.scheduler import APSchedulerDriver, Driver, PacedDriver
 from bot.store import sql
 from bot.store.db import create_engine, migrate
 from bot.store.schema import inbound_seen
-from questions.loader import load_bank
 from questions.schema import Item
 
 log = logging.getLogger(__name__)
@@ -114,6 +113,17 @@ class App:
         await self.ctx.engine.dispose()
 
 
+def _simulated(settings: Settings) -> tuple[Clock, Driver]:
+    """A clock that runs ``sim_speed`` times faster than the wall clock, and its driver."""
+    start = settings.sim_start or datetime.now(UTC)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    anchor = settings.sim_anchor if settings.sim_anchor is not None else time.time()
+    clock = ScaledClock(start, anchor, settings.sim_speed)
+    log.warning("simulated time: %sx from %s", settings.sim_speed, start.isoformat())
+    return clock, PacedDriver(clock)
+
+
 async def build_app(
     *,
     settings: Settings,
@@ -128,20 +138,15 @@ async def build_app(
     """Migrate the database, sync the shipped bank, and wire the core to ``platform``."""
     engine = create_engine(settings.database_url)
     if clock is None and driver is None and settings.sim_speed:
-        start = settings.sim_start or datetime.now(UTC)
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
-        anchor = settings.sim_anchor if settings.sim_anchor is not None else time.time()
-        clock = ScaledClock(start, anchor, settings.sim_speed)
-        driver = PacedDriver(clock)
-        log.warning("simulated time: %sx from %s", settings.sim_speed, start.isoformat())
+        clock, driver = _simulated(settings)
     clock = clock or SystemClock()
     await migrate(engine)
     async with engine.begin() as conn:
-        changed = await bank.sync_shipped(
-            conn, load_bank() if items is None else items, now=clock.now()
-        )
-    log.info("bank synced: %d question(s) changed", changed)
+        if items is None:  # the shipped bank: loaded only when it differs from the store's
+            changed = await bank.sync_shipped_if_changed(conn, now=clock.now())
+        else:
+            changed = await bank.sync_shipped(conn, items, now=clock.now())
+    log.info("bank: %s", "unchanged" if changed is None else f"{changed} question(s) synced")
     wired = features or registry.default()
     grace = timedelta(minutes=settings.grace_minutes)
     jobs = Jobs(driver or APSchedulerDriver(clock=clock, grace=grace), registry=wired)

@@ -7,13 +7,16 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.schema import SHIPPED, answers, drops, questions, retirements
+from bot.store import sql
+from bot.store.schema import SHIPPED, answers, drops, questions, retirements, store_meta
+from questions.loader import bank_fingerprint, load_bank
 from questions.schema import Item
 
 _ITEM: TypeAdapter[Item] = TypeAdapter(Item)
@@ -78,6 +81,36 @@ async def sync_shipped(conn: AsyncConnection, items: Sequence[Item], *, now: dat
             )
         )
         changed += len(gone)
+    return changed
+
+
+FINGERPRINT = "shipped-bank"  # the store_meta key of the bank the store was last synced with
+
+
+def shipped_fingerprint() -> str:
+    """The shipped bank's digest, with this module's (how items are stored) folded in."""
+    here = Path(__file__).read_bytes()
+    return hashlib.sha256(bank_fingerprint().encode() + here).hexdigest()
+
+
+async def sync_shipped_if_changed(conn: AsyncConnection, *, now: datetime) -> int | None:
+    """Sync the shipped bank unless the store holds exactly this one (then None, and the
+    bank is not even loaded: most start-ups)."""
+    fingerprint = shipped_fingerprint()
+    scope = (store_meta.c.platform == SHIPPED, store_meta.c.workspace_id == SHIPPED)
+    held = await conn.scalar(
+        select(store_meta.c.value).where(*scope, store_meta.c.key == FINGERPRINT)
+    )
+    if held == fingerprint:
+        return None
+    changed = await sync_shipped(conn, load_bank(), now=now)
+    await sql.upsert(
+        conn,
+        store_meta,
+        {"platform": SHIPPED, "workspace_id": SHIPPED, "key": FINGERPRINT, "value": fingerprint},
+        keys=("platform", "workspace_id", "key"),
+        update=("value",),
+    )
     return changed
 
 

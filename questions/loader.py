@@ -11,6 +11,7 @@ whatever YAML cannot turn into a value (``!!python`` tags, unhashable keys, a ba
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -277,6 +278,14 @@ def load_paths(paths: Iterable[Path], *, topic_from_name: bool = False) -> tuple
     if problems:
         raise BankError(problems)
     return tuple(items)
+
+
+def bank_fingerprint(directory: Path = BANK_DIR) -> str:
+    """A digest of the bank's files and of the schema that reads them (cheap: no parsing)."""
+    digest = hashlib.sha256()
+    for path in [*bank_files(directory), Path(__file__).with_name("schema.py")]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def bank_files(directory: Path = BANK_DIR) -> list[Path]:

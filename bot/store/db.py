@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -76,6 +77,8 @@ def _control_transactions(engine: AsyncEngine) -> None:
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config  # only when there is migrating to do: it is slow to import
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url:
@@ -83,7 +86,22 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest migration's revision id: by convention, its file name's number prefix."""
+    return max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _current(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
+    if revision == "head" and _current(connection) == head_revision():
+        return  # already there (most start-ups): alembic is not even imported
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)

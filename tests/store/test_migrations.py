@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from bot.store.db import alembic_config, create_engine, migrate
+from bot.store.db import alembic_config, create_engine, head_revision, migrate
 from bot.store.schema import metadata
 
 
@@ -68,3 +70,12 @@ async def test_sqlite_files_use_wal(tmp_path: object) -> None:
             assert await conn.scalar(text("PRAGMA foreign_keys")) == 1
     finally:
         await engine.dispose()
+
+
+def test_the_head_revision_is_the_newest_files_number() -> None:
+    """Start-up skips alembic when the store is at ``head_revision()``, read from the file
+    names; each migration's revision id is its file's number prefix, so the two agree."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == scripts.get_current_head()
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_")
