@@ -55,13 +55,19 @@ def _key(member: MemberRef, question_id: str) -> dict[str, str]:
     }
 
 
+# fsrs makes a unique card id from the clock and sleeps 1 ms to keep it unique; the store keys
+# cards by member and question, so every card gets the same unused id and nobody waits.
+NO_ID = 0
+
+
 async def _load_card(conn: AsyncConnection, key: dict[str, str]) -> fsrs.Card:
     """The member's fsrs card for a question; a new card if never reviewed."""
     query = select(cards).where(*(cards.c[k] == v for k, v in key.items()))
     row = (await conn.execute(query)).mappings().first()
     if row is None:
-        return fsrs.Card()
+        return fsrs.Card(card_id=NO_ID)
     return fsrs.Card(
+        card_id=NO_ID,
         state=fsrs.State(row["state"]),
         stability=row["stability"],
         difficulty=row["card_difficulty"],
@@ -122,6 +128,7 @@ async def review(
 
 def retrievability(row: RowMapping, now: datetime) -> float:
     card = fsrs.Card(
+        card_id=NO_ID,
         state=fsrs.State(int(row["state"])),
         stability=row["stability"],
         difficulty=row["card_difficulty"],

@@ -15,19 +15,38 @@ from bot import scoring
 from bot.chat import MemberRef
 from bot.store.schema import members, scores
 
+_STATEMENTS: dict[tuple[object, ...], Any] = {}
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+
+def _statement(
+    conn: AsyncConnection,
+    table: Table,
+    *,
+    keys: Sequence[str],
+    update: Sequence[str] = (),
+    add: Sequence[str] = (),
+) -> Any:
+    """An INSERT … ON CONFLICT for ``table``, built once per shape and reused: the rows go
+    in as parameters at execution, so SQLAlchemy compiles each shape once, not per call."""
+    shape = (conn.dialect.name, table.name, tuple(keys), tuple(update), tuple(add))
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+        set_: dict[str, Any] = {name: stmt.excluded[name] for name in update}
+        set_.update({name: table.c[name] + stmt.excluded[name] for name in add})
+        if set_:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        _STATEMENTS[shape] = stmt
+    return stmt
 
 
 async def insert_ignore(
     conn: AsyncConnection, table: Table, values: Mapping[str, Any], *, keys: Sequence[str]
 ) -> bool:
     """Insert unless a row with the same ``keys`` exists; return whether it was inserted."""
-    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    result = await conn.execute(stmt)
+    result = await conn.execute(_statement(conn, table, keys=keys), dict(values))
     return bool(result.rowcount)
 
 
@@ -40,17 +59,13 @@ async def upsert(
     update: Sequence[str] = (),
     add: Sequence[str] = (),
 ) -> None:
-    """Insert one row or many in one statement; on conflict overwrite ``update`` columns and
-    add to ``add`` columns."""
-    rows = [values] if isinstance(values, Mapping) else list(values)
-    stmt = _insert(conn, table).values(rows)
-    set_: dict[str, Any] = {name: stmt.excluded[name] for name in update}
-    set_.update({name: table.c[name] + stmt.excluded[name] for name in add})
-    if set_:
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    await conn.execute(stmt)
+    """Insert one row or many; on conflict overwrite ``update`` columns and add to ``add``
+    columns. Rows with the same columns go in one execution."""
+    rows = [dict(values)] if isinstance(values, Mapping) else [dict(v) for v in values]
+    if not rows:
+        return
+    stmt = _statement(conn, table, keys=keys, update=update, add=add)
+    await conn.execute(stmt, rows if len(rows) > 1 else rows[0])
 
 
 async def add_score(

@@ -1,0 +1,101 @@
+"""A burst of presses at once through the real core on a SQLite file: when does each member
+hear back? Baseline: the same number of bare one-row INSERT transactions, also all at once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.app import build_app
+from bot.chat import Action, Command, Member, MemberRef, Place
+from bot.config import Settings
+from bot.ports import MemoryPlatform
+from bot.store.schema import answers
+from questions.loader import load_file
+
+MINI_BANK = Path(__file__).parent.parent / "tests" / "data" / "mini.yaml"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
+
+
+async def run(presses: int, rounds: int) -> dict[str, float]:
+    tmp = Path(tempfile.mkdtemp())
+    platform = MemoryPlatform()
+    app = await build_app(
+        settings=Settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.db"),
+        platform=platform,
+        rng=random.Random(1),
+        items=load_file(MINI_BANK),
+    )
+    place = Place("memory", "w", "c")
+    admin = Member(MemberRef("memory", "w", "admin"), "admin", is_admin=True)
+    people = [Member(MemberRef("memory", "w", f"u{i}"), f"user {i}") for i in range(presses)]
+    latencies: list[float] = []
+    took = 0.0
+    for _ in range(rounds):
+        await app.handle(Command(admin, place, text="/drop now kind:choice"))
+        drop = platform.posts_in(place)[-1]
+        ids = [b.action_id for b in drop.card.buttons]
+
+        async def press(i: int, ids: list[str] = ids, message: str = drop.message_id) -> None:
+            t0 = time.perf_counter()
+            reply = await app.handle(Action(people[i], place, ids[i % len(ids)], message))
+            assert reply is not None and reply.card is not None
+            assert "Locked in" in reply.card.body, reply.card.body
+            latencies.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(press(i) for i in range(presses)))
+        took += time.perf_counter() - start
+
+    async def bare(i: int) -> None:
+        async with app.ctx.engine.begin() as conn:
+            await conn.execute(
+                answers.insert().values(
+                    platform="memory",
+                    workspace_id="w",
+                    drop_id=1,
+                    user_id=f"raw{i}",
+                    question_id="x",
+                    option_index=0,
+                    correct=False,
+                    answered_at=app.ctx.clock.now(),
+                )
+            )
+
+    start = time.perf_counter()
+    await asyncio.gather(*(bare(i) for i in range(presses * rounds)))
+    raw = time.perf_counter() - start
+    await app.close()
+    return {
+        "presses": presses * rounds,
+        "p50_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": _pct(latencies, 0.99),
+        "answers_per_s": presses * rounds / took,
+        "bare_rows_per_s": presses * rounds / raw,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--presses", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    r = asyncio.run(run(args.presses, args.rounds))
+    print(
+        f"{r['presses']:.0f} presses in bursts of {args.presses}: p50 {r['p50_ms']:.0f} ms, "
+        f"p99 {r['p99_ms']:.0f} ms, {r['answers_per_s']:.0f} answers/s; bare INSERTs at once: "
+        f"{r['bare_rows_per_s']:.0f} rows/s; ratio {r['answers_per_s'] / r['bare_rows_per_s']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
