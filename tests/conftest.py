@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import random
+import shutil
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from bot.outbox import Outbox
 from bot.ports import ManualClock, MemoryPlatform, Sent
 from bot.registry import Registry
 from bot.scheduler import ManualDriver
+from bot.store.db import create_engine, migrate
 from questions.loader import load_file
 from questions.schema import Item
 
@@ -39,8 +44,9 @@ def mini_bank() -> tuple[Item, ...]:
     return load_file(DATA / "mini.yaml")
 
 
-async def _pg_database() -> str | None:
-    """Create a fresh database on the local PostgreSQL; None if it cannot be reached."""
+async def _pg_database(template: str | None = None) -> str | None:
+    """Create a fresh database on the local PostgreSQL (a copy of ``template``, if given);
+    None if it cannot be reached."""
     try:
         import asyncpg
     except ImportError:
@@ -51,7 +57,8 @@ async def _pg_database() -> str | None:
     except (OSError, asyncpg.PostgresError):
         return None
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
     return name
@@ -72,14 +79,89 @@ def _pg_url(name: str) -> str:
     return f"{base}/{name}"
 
 
+def _sqlite_template(directory: Path) -> Path:
+    """A SQLite file migrated to head once, checkpointed so the file alone is the database."""
+    path = directory / "template.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(build())
+    with contextlib.closing(sqlite3.connect(path)) as db:  # fold the WAL into the file
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def _pg_template() -> str | None:
+    """A PostgreSQL database migrated to head once; fresh ones are copied from it."""
+
+    async def build() -> str | None:
+        name = await _pg_database()
+        if name is None:
+            return None
+        engine = create_engine(_pg_url(name))
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+        return name
+
+    return asyncio.run(build())
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str | Path | None]]:
+    """Migrating takes longer than most tests: each test session (each xdist worker) migrates
+    a template once per store, and every test gets a copy of it."""
+    found: dict[str, str | Path | None] = {
+        "sqlite": _sqlite_template(tmp_path_factory.mktemp("template")),
+        "postgres": None,
+    }
+    yield found
+    name = found["postgres"]
+    if isinstance(name, str):
+        asyncio.run(_pg_drop(name))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A real, empty database: a SQLite file, or a fresh PostgreSQL database.
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, templates: dict[str, str | Path | None]
+) -> AsyncIterator[str]:
+    """A real database at the newest schema, with no data: a SQLite file, or a fresh
+    PostgreSQL database, copied from a template migrated once per session.
 
     In CI a PostgreSQL that cannot be reached fails the test instead of skipping it.
     """
     if request.param == "sqlite":
+        template = templates["sqlite"]
+        assert isinstance(template, Path)
+        shutil.copyfile(template, tmp_path / "studybot.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}"
+        return
+    if templates["postgres"] is None:
+        templates["postgres"] = await asyncio.to_thread(_pg_template)
+    source = templates["postgres"]
+    name = await _pg_database(template=source) if isinstance(source, str) else None
+    if name is None:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield _pg_url(name)
+    finally:
+        await _pg_drop(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A real database with nothing in it, not even tables: for the migrations' own tests."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
     name = await _pg_database()
     if name is None:

@@ -205,12 +205,12 @@ async def _exercise(run: Run, rng: random.Random, anchor: float) -> None:
 
 
 async def _settle(database: str, cutoff: datetime) -> None:
-    """No more kills: wait (up to a minute, however loaded the machine) until leases have
+    """No more kills: wait (up to two minutes, however loaded the machine) until leases have
     run out and the instances have caught up with every fire and reveal due by ``cutoff``."""
     engine = create_engine(database)
     calm = 0
     try:
-        for _ in range(120):
+        for _ in range(240):
             await asyncio.sleep(0.5)
             async with engine.connect() as conn:
                 open_fires = await conn.scalar(
@@ -220,8 +220,8 @@ async def _settle(database: str, cutoff: datetime) -> None:
                 )
                 unrevealed = await conn.scalar(
                     select(func.count())
-                    .select_from(drops)
-                    .where(drops.c.posted_at <= cutoff, drops.c.reveal_message_id.is_(None))
+                    .select_from(fires.join(drops, drops.c.id == fires.c.drop_id))
+                    .where(fires.c.fire_time <= cutoff, drops.c.reveal_message_id.is_(None))
                 )
                 newest = await conn.scalar(select(func.max(fires.c.fire_time)))
             done = not open_fires and not unrevealed and newest is not None and newest > cutoff

@@ -18,9 +18,9 @@ def _diff(connection: Connection) -> list[object]:
     return list(compare_metadata(context, metadata))
 
 
-async def test_migrating_an_empty_database_builds_the_whole_schema(database_url: str) -> None:
+async def test_migrating_an_empty_database_builds_the_whole_schema(empty_database_url: str) -> None:
     """From empty, the migrations create exactly the tables the code declares."""
-    engine = create_engine(database_url)
+    engine = create_engine(empty_database_url)
     try:
         await migrate(engine)
         async with engine.connect() as conn:
@@ -41,9 +41,9 @@ async def test_migrating_an_empty_database_builds_the_whole_schema(database_url:
         await engine.dispose()
 
 
-async def test_migrating_twice_is_harmless(database_url: str) -> None:
+async def test_migrating_twice_is_harmless(empty_database_url: str) -> None:
     """Start-up migrates every time; a database already at head is left alone."""
-    engine = create_engine(database_url)
+    engine = create_engine(empty_database_url)
     try:
         await migrate(engine)
         await migrate(engine)
