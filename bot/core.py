@@ -150,13 +150,18 @@ class Core:
         return None
 
     async def _claim_welcome(self, ref: MemberRef) -> bool:
-        """Mark the member welcomed; True only for the one call that did it."""
-        async with self._bookkeeping.begin() as conn:
-            won = await conn.execute(
-                update(members)
-                .where(*sql.of_member(members, ref), members.c.welcomed_at.is_(None))
-                .values(welcomed_at=self.ctx.clock.now())
-            )
+        """Mark the member welcomed; True only for the one call that did it (False, to try
+        again on their next event, while another process holds SQLite's write lock)."""
+        try:
+            async with self._bookkeeping.begin() as conn:
+                won = await conn.execute(
+                    update(members)
+                    .where(*sql.of_member(members, ref), members.c.welcomed_at.is_(None))
+                    .values(welcomed_at=self.ctx.clock.now())
+                )
+        except OperationalError as exc:
+            log.info("not welcoming %s now: %s", ref, exc)
+            return False
         if len(self._welcomed) > 100_000:  # bound the memory of a very large community
             self._welcomed.clear()
         self._welcomed.add(ref)

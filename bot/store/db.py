@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 if TYPE_CHECKING:
@@ -50,18 +49,15 @@ class _GatedEngine(AsyncEngine):
             gate = _GATES[pool] = asyncio.Lock()
         return gate
 
+    def execution_options(self, **opt: Any) -> AsyncEngine:
+        return _GatedEngine(self.sync_engine.execution_options(**opt))
+
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        wait = self.sync_engine.get_execution_options().get(LOCK_WAIT)
-        try:
-            await asyncio.wait_for(self._gate.acquire(), wait)
-        except TimeoutError:
-            raise OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("writer busy")) from None
-        try:
-            async with super().begin() as conn:
-                yield conn
-        finally:
-            self._gate.release()
+        # Writers in this process queue here however long it takes (in order, never
+        # failing); LOCK_WAIT still bounds the wait for another process's lock in SQLite.
+        async with self._gate, super().begin() as conn:
+            yield conn
 
 
 BUSY_TIMEOUT_S = 30  # how long a writer waits for another to commit before giving up
