@@ -1,0 +1,241 @@
+"""Every benchmark, each with its baseline from the same run, in one table (and JSON).
+
+    python -m bench            # the full run (a few minutes)
+    python -m bench --quick    # under a minute: smaller sizes, fewer repeats
+
+Each row: what is measured, our figure, the baseline's figure from this run, their ratio,
+the goal from the speed issue, and whether it is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import answer_path
+import burst
+import leaderboard
+import matching
+
+STUDYBOT = Path(sys.executable).parent / "studybot"
+# What the console needs imported before its first prompt: the floor for its start-up.
+CONSOLE_LIBS = (
+    "sqlalchemy.ext.asyncio, aiosqlite, pydantic, pydantic_settings, rich, prompt_toolkit"
+)
+
+
+@dataclass
+class Row:
+    measure: str
+    figure: float
+    baseline: float | None
+    unit: str
+    goal: str
+    met: bool | None
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.baseline else self.figure / self.baseline
+
+
+def _median_seconds(command: list[str], runs: int, stdin: int | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, stdin=stdin, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def startup(runs: int) -> list[Row]:
+    """The console from launch to exit on end of input (its first prompt, then leaving),
+    against importing the libraries it needs and nothing else."""
+    db = Path(tempfile.mkdtemp()) / "startup.db"
+    command = [str(STUDYBOT), "run", "--db", str(db)]
+    subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ours = _median_seconds(command, runs, stdin=subprocess.DEVNULL)
+    rss_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    bare = _median_seconds([sys.executable, "-c", f"import {CONSOLE_LIBS}"], runs)
+    return [
+        Row(
+            "console start-up (warm store)",
+            ours,
+            bare,
+            "s",
+            "<= 1.5 s and <= 1.3x",
+            ours <= 1.5 and ours <= 1.3 * bare,
+        ),
+        Row("console peak RSS", rss_mb, None, "MB", "<= 80 MB", rss_mb <= 80),
+    ]
+
+
+def answers(n: int) -> list[Row]:
+    r = asyncio.run(answer_path.measure(n))
+    rate = r["answers_per_s"]
+    return [
+        Row(
+            "answers/s, one at a time, vs sqlite3 defaults",
+            rate,
+            r["sqlite3_rows_per_s"],
+            "/s",
+            ">= 0.2x",
+            rate >= 0.2 * r["sqlite3_rows_per_s"],
+        ),
+        Row(
+            "answers/s, one at a time, vs sqlite3 WAL",
+            rate,
+            r["sqlite3_wal_rows_per_s"],
+            "/s",
+            "(the honest ratio)",
+            None,
+        ),
+        Row("answer latency p99, one at a time", r["p99_ms"], None, "ms", "", None),
+    ]
+
+
+def bursts(presses: int, rounds: int) -> list[Row]:
+    r = asyncio.run(burst.run(presses, rounds))
+    return [
+        Row(
+            f"burst of {presses}: p99 press to reply",
+            r["p99_ms"],
+            None,
+            "ms",
+            "<= 500 ms",
+            r["p99_ms"] <= 500,
+        ),
+        Row(
+            f"burst of {presses}: answers/s",
+            r["answers_per_s"],
+            r["bare_rows_per_s"],
+            "/s",
+            "",
+            None,
+        ),
+    ]
+
+
+def boards(members: int, answers_n: int, runs: int) -> list[Row]:
+    async def go() -> tuple[float, float]:
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/lb.db"
+        await leaderboard.populate(url, members, answers_n, seed=3)
+        engine = leaderboard.create_engine(url)
+        rng = random.Random(5)
+        fast, slow = [], []
+        async with engine.connect() as conn:
+            for _ in range(runs):
+                ref = leaderboard.MemberRef("b", "w", f"u{rng.randrange(members)}")
+                t = time.perf_counter()
+                await leaderboard.board(conn, ref)
+                await leaderboard.rank(conn, ref)
+                fast.append(time.perf_counter() - t)
+            for _ in range(max(2, runs // 40)):
+                t = time.perf_counter()
+                await leaderboard.baseline(conn, f"u{rng.randrange(members)}")
+                slow.append(time.perf_counter() - t)
+        await engine.dispose()
+        return statistics.median(fast) * 1e3, statistics.median(slow) * 1e3
+
+    ours, base = asyncio.run(go())
+    return [
+        Row(
+            f"/leaderboard + /rank at {members:,} members", ours, base, "ms", "<= 20 ms", ours <= 20
+        )
+    ]
+
+
+def matchings(n: int) -> list[Row]:
+    rng = random.Random(1)
+    people = matching.members(rng, n)
+    history = matching.warm_history(rng, people, n, 4)
+    here = matching.opted_in(rng, people, n)
+    blocks = matching.some_blocks(rng, here, history)
+    start = time.perf_counter()
+    result = matching.match(here, history=history, blocks=blocks)
+    ours = time.perf_counter() - start
+    total = matching.pair_part(result, here, history)
+    best, _repeats, theirs = matching.networkx_optimum(here, history, blocks)
+    return [
+        Row(
+            f"matching {n} opt-ins: seconds",
+            ours,
+            theirs,
+            "s",
+            "faster than networkx",
+            ours < theirs,
+        ),
+        Row(
+            f"matching {n} opt-ins: pair weight",
+            total,
+            best,
+            "",
+            ">= 0.99x optimum",
+            total >= 0.99 * best,
+        ),
+    ]
+
+
+def _show(rows: list[Row]) -> None:
+    print(f"{'measure':<48} {'figure':>10} {'baseline':>10} {'ratio':>7}  {'goal':<22} met")
+    for r in rows:
+        base = "" if r.baseline is None else f"{r.baseline:,.2f}"
+        ratio = "" if r.ratio is None else f"{r.ratio:.3f}"
+        met = "" if r.met is None else ("yes" if r.met else "no")
+        print(f"{r.measure:<48} {r.figure:>10,.2f} {base:>10} {ratio:>7}  {r.goal:<22} {met}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: under a minute")
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    args = parser.parse_args()
+    q = args.quick
+    steps: list[Callable[[], list[Row]]] = [
+        lambda: startup(3 if q else 7),
+        lambda: answers(300 if q else 2000),
+        lambda: bursts(100, 2 if q else 5),
+        lambda: boards(5_000 if q else 100_000, 50_000 if q else 1_000_000, 40 if q else 200),
+        lambda: matchings(300),
+    ]
+    rows: list[Row] = []
+    for step in steps:
+        rows.extend(step())
+    _show(rows)
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"\nmachine: {machine}")
+    args.json.write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "quick": q,
+                "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
+            },
+            indent=2,
+        )
+    )
+    print(f"written: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
