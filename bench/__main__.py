@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -62,15 +61,25 @@ def _median_seconds(command: list[str], runs: int, stdin: int | None = None) -> 
     return statistics.median(times)
 
 
+def _peak_rss_kb(command: list[str]) -> int:
+    """Peak resident memory of one run of ``command`` alone (measured from a fresh parent)."""
+    probe = (
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True)
+    return int(out.stdout.strip())
+
+
 def startup(runs: int) -> list[Row]:
     """The console from launch to exit on end of input (its first prompt, then leaving),
     against importing the libraries it needs and nothing else."""
     db = Path(tempfile.mkdtemp()) / "startup.db"
     command = [str(STUDYBOT), "run", "--db", str(db)]
     subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     ours = _median_seconds(command, runs, stdin=subprocess.DEVNULL)
-    rss_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    rss_mb = _peak_rss_kb(command) / 1024
     bare = _median_seconds([sys.executable, "-c", f"import {CONSOLE_LIBS}"], runs)
     return [
         Row(
