@@ -18,6 +18,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete, select, update
 
+from bot import metrics
 from bot.context import Context
 from bot.handlers import Planned
 from bot.registry import Registry
@@ -111,7 +112,7 @@ class Jobs:
         assert job.trigger is not None
         if self._signatures.get(job.job_id) == job.signature and job.job_id in known:
             return
-        run = job.run
+        run = metrics.lagging(job.job_id, job.run, self.ctx.clock.now)
         if isinstance(job.trigger, DateTrigger):  # one-shot: forgotten once it has run
             run = partial(self._run_once, job.job_id, job.run)
         self.driver.put(job.job_id, job.trigger, run)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot import metrics
 from bot.chat import Card, MemberRef, Place
 from bot.ports import Platform, PlatformError
 
@@ -34,6 +35,7 @@ class Outbox:
     ) -> T:
         """Retry what the platform says to retry later; an ambiguous failure (it may have
         landed) only when the call is idempotent, e.g. a post with a key."""
+        call = metrics.metered(what, call)
         for attempt in range(1, self.attempts + 1):
             try:
                 return await call()

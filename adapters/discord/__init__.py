@@ -13,8 +13,10 @@ from typing import Any
 
 import discord
 
+from adapters import health
 from adapters.discord.bot import DiscordBot
 from adapters.discord.platform import DiscordPlatform
+from adapters.service import ServiceSettings, announce_ready
 from adapters.settings import DiscordSettings
 from bot.app import App
 from bot.ports import Platform
@@ -72,17 +74,65 @@ def create_client(settings: DiscordSettings, **options: Any) -> discord.Client:
     return discord.Client(**options)
 
 
-async def run(settings: DiscordSettings, app_factory: Callable[[Platform], Awaitable[App]]) -> None:
+async def run(
+    settings: DiscordSettings,
+    app_factory: Callable[[Platform], Awaitable[App]],
+    service: ServiceSettings | None = None,
+) -> None:
     """Connect with DISCORD_TOKEN and serve until cancelled; ``app_factory`` builds the core
-    around the Platform it is given, e.g. ``lambda p: build_app(settings=s, platform=p)``."""
+    around the Platform it is given, e.g. ``lambda p: build_app(settings=s, platform=p)``.
+    With STUDYBOT_HTTP_PORT (``service``), health and metrics are served from the start."""
+    service = service or ServiceSettings()
     token = settings.token.get_secret_value()
     if not token:
         raise ValueError("DISCORD_TOKEN is not set; see docs/discord.md")
     client = create_client(settings)
     app = await app_factory(DiscordPlatform(client))
     bot = DiscordBot(client=client, app=app, settings=settings)
+    checks = await health.serve(
+        app, lambda: _connection_problem(client), service.http_host, service.http_port
+    )
+    _announce_when_ready(bot, checks.port if checks else None)
     try:
         await bot.start(token)
     finally:
         await bot.close()
         await app.close()
+        if checks is not None:
+            await checks.stop()
+
+
+def _announce_when_ready(bot: DiscordBot, health_port: int | None) -> None:
+    """Log the ready line the first time the gateway says READY (after the bot's own
+    on_ready has started the timed work); reconnects say nothing."""
+    client, announced = bot.client, False
+
+    async def on_ready() -> None:
+        nonlocal announced
+        await bot.on_ready()
+        if announced or client.user is None:
+            return
+        announced = True
+        mode = "gateway"
+        if isinstance(client, discord.AutoShardedClient):
+            ids = ",".join(str(i) for i in sorted(client.shards))
+            mode = f"shards {ids} of {client.shard_count}"
+        count, name = len(client.guilds), client.user.name
+        announce_ready("Discord", mode, user=name, workspaces=count, health_port=health_port)
+
+    client.event(on_ready)
+
+
+async def _connection_problem(client: discord.Client) -> str | None:
+    """None while the gateway connection is up, else what is wrong (for /healthz)."""
+    if client.is_closed():
+        return "the connection to Discord is closed"
+    if not client.is_ready():
+        return "not connected to the Discord gateway yet (starting up)"
+    if isinstance(client, discord.AutoShardedClient):
+        down = sorted(i for i, shard in client.shards.items() if shard.is_closed())
+        if down:
+            return f"shard {', '.join(map(str, down))} lost its gateway connection (reconnecting)"
+    elif client.ws is None or not client.ws.open:
+        return "the gateway connection dropped (reconnecting)"
+    return None
