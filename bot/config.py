@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -22,6 +24,18 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/studybot.db"
 def env(name: str) -> AliasChoices:
     """Read a setting from ``NAME`` (or ``name``) in the environment or the config file."""
     return AliasChoices(name, name.lower())
+
+
+# A configured admin is a platform user id: letters, digits, ".", "_" and "-" (Slack U0123ABC,
+# Discord 123456789012345678, the console's lower-case names). Anything else, a space, an @,
+# a mention, is taken for a display name and refused: names can be changed by their owner.
+ADMIN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+FIND_AN_ID = (
+    "only user ids make admins (a name can be taken by anyone who renames themselves). "
+    "Slack: open the member's profile, More (⋮), Copy member ID (U0123ABC). Discord: turn on "
+    "Developer Mode (User Settings, Advanced), right-click the member, Copy User ID "
+    "(123456789012345678). Console: the name after `as`, in lower case"
+)
 
 
 def split_list(value: object) -> object:
@@ -78,5 +92,23 @@ class Settings(EnvSettings):
 
     @field_validator("admins", mode="before")
     @classmethod
-    def _split_list(cls, value: object) -> object:
-        return split_list(value)
+    def _admin_ids(cls, value: object) -> object:
+        """User ids only: a display name is refused, since its owner may change it."""
+        value = split_list(value)
+        if not isinstance(value, list | tuple):
+            return value
+        # A TOML list may give Discord ids as numbers.
+        ids = tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
+        ids = tuple(v.strip() if isinstance(v, str) else v for v in ids)
+        named = [v for v in ids if not isinstance(v, str) or not ADMIN_ID.fullmatch(v)]
+        if named:
+            shown = [repr(str(n)[:70]) for n in named[:3]]
+            what = (
+                f"{shown[0]} looks like a name"
+                if len(shown) == 1
+                else f"{', '.join(shown[:-1])} and {shown[-1]} look like names"
+            )
+            raise PydanticCustomError(
+                "admin_id", "{what}; {how}", {"what": what, "how": FIND_AN_ID}
+            )
+        return ids

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from bot import commands as table
+from bot import metrics
 from bot.chat import (
     Action,
     Card,
@@ -57,6 +58,7 @@ class Core:
         # SQLite's write lock they are skipped after a moment, so reads still answer.
         self._bookkeeping = ctx.engine.execution_options(**{LOCK_WAIT: BOOKKEEPING_WAIT})
 
+    @metrics.timed
     async def handle(self, event: Event) -> Reply | None:
         """Handle one inbound event. Bad input (``CommandError`` from a command, button or
         form) becomes a clear private reply; unexpected failures a polite private error;
@@ -75,7 +77,7 @@ class Core:
             return Reply.error(str(exc))
         except Exception:
             ref = uuid.uuid4().hex[:8]
-            log.exception("error %s handling %r", ref, event)
+            log.exception("error %s handling %s", ref, metrics.failed_event(event))
             # Not "nothing was saved": the failure may come after a commit (handlers send
             # what follows a saved answer only after it is saved, and say so themselves).
             return Reply.error(
@@ -168,8 +170,9 @@ class Core:
         return bool(won.rowcount)
 
     def _with_configured_admin(self, member: Member) -> Member:
-        admins = self.ctx.settings.admins
-        if not member.is_admin and (member.ref.user_id in admins or member.display_name in admins):
+        """STUDYBOT_ADMINS names user ids, matched exactly; never a display name, which its
+        owner can change to anything (bot/config.py refuses names at start-up)."""
+        if not member.is_admin and member.ref.user_id in self.ctx.settings.admins:
             return replace(member, is_admin=True)
         return member
 

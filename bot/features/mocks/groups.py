@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Card, MemberRef
 from bot.context import Context
+from bot.features.privacy import FORGOTTEN
 from bot.ports import PlatformError
 from bot.store import sql
 from bot.store.schema import members, mock_groups
@@ -95,6 +96,9 @@ async def display_names(
 
 
 async def dm(ctx: Context, member: MemberRef, card: Card) -> None:
-    """A private message; one that cannot be delivered is dropped."""
+    """A private message; one that cannot be delivered is dropped, and a member who was
+    forgotten (/me forget) is not written to."""
+    if member.user_id == FORGOTTEN:
+        return
     with contextlib.suppress(PlatformError):
         await ctx.platform.dm(member, card)
