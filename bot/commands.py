@@ -18,6 +18,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 
 from bot import registry
+from bot.features.help import accepted
 from bot.handlers import CommandError, CommandSpec, Kind, Option, Permission
 
 __all__ = ["CommandError", "CommandSpec", "Kind", "Option", "Permission", "commands", "parse"]
@@ -39,6 +40,7 @@ def _closest(word: str, candidates: Sequence[str]) -> str | None:
 
 _NAMED = re.compile(r"^([a-z][a-z0-9_-]*):(.*)$", re.DOTALL)
 _INTEGER = re.compile(r"([+-]?)([0-9]+)")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # a member's name typed without its @
 
 MAX_LINE_CHARS = 4_000  # a whole command as typed (Slack sends at most 4,000)
 MAX_VALUE_CHARS = 200  # one option's value: ids, times, zones and schedules fit easily
@@ -127,12 +129,43 @@ def _bind(spec: CommandSpec, words: Sequence[str]) -> dict[str, str | int]:
             continue
         option = next((o for o in free if o.kind is Kind.TEXT), None)
         if option is None:
-            raise CommandError(f"Unexpected `{shown(word)}`. Usage: `{spec.usage}`")
+            raise unplaced(spec, word, raw)
         free.remove(option)
         raw[option.name] = word
         if option.rest:
             collecting = option
     return normalise(spec, raw)
+
+
+def unplaced(spec: CommandSpec, word: str, given: Mapping[str, str]) -> CommandError:
+    """A bare word no free option takes: which options could, and what each accepts."""
+    if not spec.options:
+        return CommandError(f"`/{spec.name}` takes no options; remove `{shown(word)}`.")
+    open_ = [o for o in spec.options if o.name not in given and o.kind is not Kind.FILE]
+    choices = [c for o in open_ if o.kind is Kind.CHOICE for c in o.choices]
+    hint = _closest(word.lower(), choices)
+    member = next((o for o in open_ if o.kind is Kind.MEMBER), None)
+    if member is not None and hint is None and _NAME.fullmatch(word):
+        return CommandError(
+            f"To name a member, put @ before the name: `/{spec.name} @{shown(word)}`."
+        )
+    taken = next((o for o in spec.options if o.name in given and _accepts(o, word)), None)
+    if taken is not None and taken.kind is not Kind.TEXT:
+        return CommandError(
+            f"`{shown(word)}` would be `{taken.name}`, which is already "
+            f"`{shown(given[taken.name])}`. Give `{taken.name}` once."
+        )
+    if not open_:
+        return CommandError(
+            f"`{shown(word)}` is one word too many: every option of `/{spec.name}` is given. "
+            "Put a value with spaces in quotes."
+        )
+    lines = [f"`{o.name}` takes {accepted(o) or 'text'}" for o in open_ if o.positional]
+    lines += [f"`{o.name}` is always written `{o.name}:…`" for o in open_ if not o.positional]
+    maybe = f" Did you mean `{hint}`?" if hint else ""
+    return CommandError(
+        f"`{shown(word)}` fits no option of `/{spec.name}`: {'; '.join(lines)}.{maybe}"
+    )
 
 
 def _accepts(option: Option, word: str) -> bool:

@@ -82,6 +82,7 @@ class CommandSpec:
     handler: Handler
     options: tuple[Option, ...] = ()
     permission: Permission = Permission.MEMBER
+    example: str = ""  # one working line, as typed, shown by /help (e.g. "/quiz nlp hard")
 
     @property
     def usage(self) -> str:

@@ -26,7 +26,9 @@ TZ = Option(
     "tz", "Time zone, an IANA name like Europe/Berlin (default: the workspace's)", positional=False
 )
 REVEAL = Option(
-    "reveal", "Reveal after this long, e.g. 2h (default: before the next drop)", positional=False
+    "reveal",
+    "Reveal after this long, 5 minutes to 14 days, e.g. 2h (default: before the next drop)",
+    positional=False,
 )
 PERIOD = Option(
     "period",

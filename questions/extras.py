@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from questions.loader import BankError, Problem, clean_loc, field_name, node_at
 from questions.schema import ID_PATTERN, TOPICS, Topic
+from questions.wording import plain
 
 DATA_DIR = Path(str(importlib_resources.files("questions")))
 TIP_CATEGORIES = (
@@ -121,7 +122,9 @@ def _load(path: Path, model: type[M]) -> M:
             loc = clean_loc(err["loc"])
             node = node_at(root, loc) if root is not None else None
             line = node.start_mark.line + 1 if node is not None else 1
-            problems.append(Problem(str(path), line, field_name(loc), err["msg"]))
+            problems.append(
+                Problem(str(path), line, field_name(loc), plain(err["msg"], err.get("input")))
+            )
         raise BankError(problems) from None
 
 

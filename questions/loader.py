@@ -1,4 +1,5 @@
-"""Load and validate question files, reporting every error as file:line: field: message.
+"""Load and validate question files, reporting every error as file:line: field: message,
+in plain words (questions/wording.py rewrites pydantic's).
 
 `python -m questions` (questions/__main__.py) validates files from the command line.
 
@@ -21,6 +22,7 @@ import yaml
 from pydantic import ValidationError
 
 from questions.schema import KINDS, BankFile, Item
+from questions.wording import plain
 
 BANK_DIR = Path(str(resources.files("questions") / "bank"))
 
@@ -207,14 +209,17 @@ def parse_text(text: str, *, path: str) -> tuple[Item, ...]:
 
 
 def _validation_problems(exc: ValidationError, root: yaml.Node, path: str) -> list[Problem]:
-    errors = [(clean_loc(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
+    errors = [(clean_loc(err["loc"]), err) for err in exc.errors(include_url=False)]
     inner = {loc[:n] for loc, _ in errors for n in range(len(loc))}  # proper prefixes
     problems = []
-    for loc, msg in errors:
-        if "after validation" in msg and loc in inner:
+    for loc, err in errors:
+        if "after validation" in err["msg"] and loc in inner:
             continue  # a length complaint caused by an inner error already listed
+        if err["type"] == "union_tag_invalid":
+            loc = (*loc, "kind")  # point at the kind the file gave, not at the whole item
         node = node_at(root, loc)
-        problems.append(Problem(path, node.start_mark.line + 1, field_name(loc), msg))
+        message = plain(err["msg"], err.get("input"))
+        problems.append(Problem(path, node.start_mark.line + 1, field_name(loc), message))
         if len(problems) == MAX_PROBLEMS:
             more = f"stopped after {MAX_PROBLEMS} problems; fix these and check the file again"
             problems.append(Problem(path, node.start_mark.line + 1, "", more))
@@ -228,12 +233,13 @@ def _duplicate_ids(items: Iterable[Item], root: yaml.Node, path: str) -> list[Pr
     for index, item in enumerate(items):
         if item.id in seen:
             node = node_at(root, ["items", index, "id"])
+            first = node_at(root, ["items", seen[item.id], "id"]).start_mark.line + 1
             problems.append(
                 Problem(
                     path,
                     node.start_mark.line + 1,
                     f"items[{index}].id",
-                    f"duplicate id {item.id!r}, first used by items[{seen[item.id]}]",
+                    f"duplicate id {item.id!r}; items[{seen[item.id]}].id on line {first} has it",
                 )
             )
         seen.setdefault(item.id, index)

@@ -53,9 +53,19 @@ Topic = Literal[
 Difficulty = Literal["easy", "medium", "hard"]
 
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-# Options that let a guesser win without knowing the material.
+# Options that point at other options ("all of the above", "both A and C", "I and III only"):
+# they reward test-taking over knowledge, and shuffling the options breaks them. An option
+# that merely starts with "both" ("Both bias and variance fall") is an ordinary statement.
+_REF = r"(?:\(\s*[a-d]\s*\)|[a-d]|i{1,3}|iv)"  # an option's letter, or a statement's numeral
+_REFS = rf"{_REF}(?:\s*,\s*{_REF})*\s*,?\s+(?:and|&|or|nor)\s+{_REF}"
+_NUMBERED = r"(?:options?|answers?|choices?|statements?)\s+[0-9a-d]+(?:\s*,\s*[0-9a-d]+)*"
+_VERDICT = r"(?:\s+only)?(?:\s+(?:are|is)\s+(?:all\s+)?(?:correct|right|true))?\s*[.!]?\s*$"
 _LAZY_OPTION = re.compile(
-    r"\b(all|none|neither)\s+of\s+(the\s+)?(above|these|them)\b|^\s*both\b.*\band\b",
+    r"\b(?:all|none|neither|both|any)\s+(?:of\s+)?(?:the\s+)?(?:above|below)\b"
+    rf"|^\s*(?:all|none|neither|both|any)\s+of\s+(?:these|those|them|the\s+(?:other\s+)?"
+    rf"(?:options|answers)){_VERDICT}"
+    rf"|^\s*(?:both|either|neither|only)?\s*{_REFS}{_VERDICT}"
+    rf"|^\s*(?:both\s+|only\s+)?{_NUMBERED}\s*,?\s+(?:and|&|or|nor)\s+[0-9a-d]+{_VERDICT}",
     re.IGNORECASE,
 )
 
@@ -88,8 +98,9 @@ class Option(_Strict):
     def _no_lazy_option(cls, value: str) -> str:
         if _LAZY_OPTION.search(value):
             raise ValueError(
-                "options like 'all/none of the above' or 'both X and Y' are not allowed; "
-                "write a distractor that encodes a real misconception"
+                "this option points at other options (like 'all of the above' or 'both A and "
+                "C'), which shuffling breaks and guessing wins; write a distractor that tests a "
+                "real misconception"
             )
         return value
 
@@ -102,7 +113,8 @@ class ChoiceItem(_ItemBase):
     def _exactly_one_key(self) -> ChoiceItem:
         keys = sum(1 for option in self.options if option.correct)
         if keys != 1:
-            raise ValueError(f"expected exactly one option with 'correct: true', found {keys}")
+            found = "none is" if keys == 0 else f"{keys} are"
+            raise ValueError(f"mark exactly one option 'correct: true'; {found} marked")
         texts = [option.text.casefold() for option in self.options]
         if len(set(texts)) != len(texts):
             raise ValueError("two options have the same text")

@@ -60,9 +60,11 @@ def test_int_option_is_checked() -> None:
     assert parse("/reveal 3")[1] == {"drop": 3}
 
 
-def test_unexpected_word_shows_usage() -> None:
-    """A stray word is pointed out together with the command's usage."""
-    with pytest.raises(CommandError, match=r"Unexpected `banana`\. Usage: `/leaderboard \["):
+def test_unexpected_word_names_the_options_it_could_be() -> None:
+    """A stray word is pointed out together with what each free option accepts."""
+    with pytest.raises(
+        CommandError, match=r"`banana` fits no option of `/leaderboard`: `period` takes one of "
+    ):
         parse("/leaderboard banana")
 
 

@@ -14,14 +14,15 @@ from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import bank
-from bot.chat import Attachment, Card, Field, MemberRef, Reply, Tone
+from bot.chat import Attachment, Card, Field, MemberRef, Reply, Tone, plural
 from bot.context import Context
 from bot.features.drops import LETTERS, topic_name
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option, Permission
 from bot.options import QUESTION_ID, TOPIC
 from bot.store import sql
 from bot.store.schema import SHIPPED, answers, drops, questions, reactions, retirements
-from questions.loader import BankError, Problem
+from questions.checks import check_pack, similar_warnings
+from questions.loader import BankError
 from questions.packs import parse_pack
 from questions.quality import near_duplicates
 from questions.schema import ChoiceItem, Item
@@ -45,22 +46,6 @@ async def _ids(conn: AsyncConnection, platform: str, workspace_id: str) -> set[s
         questions.c.platform == platform, questions.c.workspace_id == workspace_id
     )
     return set((await conn.scalars(query)).all())
-
-
-SHIPPED_ID = "this id belongs to a shipped question; choose another id"
-
-
-def _refuse_shipped_ids(name: str, items: Sequence[Item], shipped: set[str]) -> None:
-    clashes = [i.id for i in items if i.id in shipped]
-    if clashes:
-        raise BankError(
-            [
-                Problem(
-                    name, 1, f"{i}.id", "this id belongs to a shipped question; choose another id"
-                )
-                for i in clashes
-            ]
-        )
 
 
 def _row(item: Item, *, workspace: MemberRef, now: datetime) -> dict[str, object]:
@@ -93,27 +78,28 @@ async def _store(conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> No
 def _similar(items: Sequence[Item], bodies: Sequence[str]) -> list[str]:
     """Warnings for imported prompts that read like another visible question's."""
     others = [bank.from_json(body) for body in bodies]
-    return [
-        f"{a} reads like {b} ({score:.0f}% similar)"
-        for a, b, score in near_duplicates(items, against=others)
-    ]
+    return similar_warnings(near_duplicates(items, against=others))
 
 
 async def import_pack(
     engine: AsyncEngine, *, workspace: MemberRef, file: Attachment, now: datetime
 ) -> ImportResult:
-    """Validate the whole pack, then store it in one transaction; BankError lists every
-    problem and stores nothing. Re-importing a pack updates its items.
+    """Check the whole pack (the checks `studybot questions validate` runs), then store it in
+    one transaction; BankError lists every problem and stores nothing. Re-importing a pack
+    updates its items.
 
     Parsing, validation and the near-duplicate check run in a worker thread, so members
     are answered while a large pack is read; the transaction holds only the writes."""
-    items = await asyncio.to_thread(parse_pack, file.name, file.content)
+    async with engine.connect() as conn:
+        shipped = await _ids(conn, SHIPPED, SHIPPED)
+    items = await asyncio.to_thread(
+        check_pack, file.name, file.content, shipped=shipped, parse=parse_pack
+    )
     rows = await asyncio.to_thread(
         lambda: [_row(item, workspace=workspace, now=now) for item in items]
     )
     result = ImportResult()
     async with engine.begin() as conn:
-        _refuse_shipped_ids(file.name, items, await _ids(conn, SHIPPED, SHIPPED))
         existing = await _ids(conn, workspace.platform, workspace.workspace_id)
         await _store(conn, rows)
     for item in items:
@@ -187,9 +173,10 @@ async def import_command(ctx: Context, inv: Invocation) -> Reply:
     except BankError as exc:
         shown = exc.problems[:20]
         more = f"\n… and {len(exc.problems) - 20} more." if len(exc.problems) > 20 else ""
+        count = f"{len(exc.problems)} problem" + ("" if len(exc.problems) == 1 else "s")
         return Reply(
             card=Card(
-                title=f"Nothing imported: {len(exc.problems)} problem(s) in {file.name}",
+                title=f"Nothing imported: {count} in {file.name}",
                 body="\n".join(f"• {p}" for p in shown) + more,
                 footer="Fix every line listed and import the file again; the pack is imported "
                 "whole or not at all.",
@@ -197,7 +184,7 @@ async def import_command(ctx: Context, inv: Invocation) -> Reply:
             )
         )
     lines = [
-        f"Imported {len(result.added)} new and updated {len(result.updated)} question(s) "
+        f"Imported {len(result.added)} new and updated {plural(len(result.updated), 'question')} "
         f"from {file.name}. They are used in /quiz and drops in this workspace only."
     ]
     if result.warnings:
@@ -410,7 +397,7 @@ async def analyse(engine: AsyncEngine, workspace: MemberRef) -> list[ItemStats]:
 
 
 def describe(entry: ItemStats) -> str:
-    parts = [f"asked {entry.drops}×, {entry.answers} answer(s)"]
+    parts = [f"asked {entry.drops}×, {plural(entry.answers, 'answer')}"]
     if entry.share_correct is not None and isinstance(entry.item, ChoiceItem):
         parts.append(f"{round(100 * entry.share_correct)}% right")
         shares = ", ".join(
@@ -455,6 +442,7 @@ FEATURE = Feature(
                 ),
             ),
             Permission.ADMIN,
+            example="/questions import ./pack.yaml",
         ),
         CommandSpec(
             "questions list",
@@ -462,6 +450,7 @@ FEATURE = Feature(
             list_command,
             (TOPIC,),
             Permission.ADMIN,
+            example="/questions list statistics",
         ),
         CommandSpec(
             "questions retire",
@@ -469,6 +458,7 @@ FEATURE = Feature(
             retire_command,
             (QUESTION_ID,),
             Permission.ADMIN,
+            example="/questions retire statistics-p-value-meaning",
         ),
         CommandSpec(
             "questions restore",
@@ -476,6 +466,7 @@ FEATURE = Feature(
             restore_command,
             (QUESTION_ID,),
             Permission.ADMIN,
+            example="/questions restore statistics-p-value-meaning",
         ),
         CommandSpec(
             "questions report",
@@ -483,6 +474,7 @@ FEATURE = Feature(
             report_command,
             (),
             Permission.ADMIN,
+            example="/questions report",
         ),
     ),
 )

@@ -64,6 +64,7 @@ FEATURE = Feature(
             set_timezone,
             (Option("tz", "An IANA time zone name, e.g. Europe/Berlin", required=True),),
             Permission.ADMIN,
+            example="/settings timezone Europe/Berlin",
         ),
         CommandSpec(
             "settings reward-role",
@@ -71,6 +72,7 @@ FEATURE = Feature(
             set_reward_role,
             (Option("role", "The role (@Role), or off", Kind.ROLE, required=True),),
             Permission.ADMIN,
+            example="/settings reward-role off",
         ),
     ),
 )

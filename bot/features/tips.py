@@ -72,9 +72,14 @@ FEATURE = Feature(
             "An interview tip",
             tip_command,
             (Option("category", "What the tip is about", Kind.CHOICE, TIP_CATEGORIES),),
+            example="/tip questions-to-ask",
         ),
         CommandSpec(
-            "resources", "Books, courses and datasets to study a topic", resources_command, (TOPIC,)
+            "resources",
+            "Books, courses and datasets to study a topic",
+            resources_command,
+            (TOPIC,),
+            example="/resources nlp",
         ),
     ),
 )

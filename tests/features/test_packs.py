@@ -44,7 +44,7 @@ async def _custom_count(chat: Chat) -> int:
 async def test_a_good_yaml_pack_is_used_in_this_workspace_only(chat: Chat) -> None:
     """Imported items appear in /quiz for the importing workspace and nowhere else."""
     text = await _import(chat, "good.yaml")
-    assert "Imported 2 new and updated 0 question(s) from good.yaml" in text
+    assert "Imported 2 new and updated 0 questions from good.yaml" in text
     reply = await chat.run("/quiz topic:system-design kind:choice", as_=chat.alice)
     assert reply.card and "feature store adds 40 ms" in reply.card.body
     other = member("Olga", workspace="w2")
@@ -57,9 +57,12 @@ async def test_a_good_yaml_pack_is_used_in_this_workspace_only(chat: Chat) -> No
 async def test_one_bad_item_imports_nothing_and_lists_every_error(chat: Chat) -> None:
     """A pack with a broken item is refused whole, with file:line:field for each problem."""
     text = await _import(chat, "bad.yaml")
-    assert "Nothing imported: 2 problem(s) in bad.yaml" in text
-    assert "bad.yaml:19: items[1].difficulty: Input should be 'easy', 'medium' or 'hard'" in text
-    assert "bad.yaml:26: items[1].options[1].reason: Field required" in text
+    assert "Nothing imported: 2 problems in bad.yaml" in text
+    assert (
+        "bad.yaml:19: items[1].difficulty: 'impossible' is not allowed here; expected one of: "
+        "easy, medium, hard" in text
+    )
+    assert "bad.yaml:26: items[1].options[1].reason: missing; add this field" in text
     assert await _custom_count(chat) == 0
 
 
@@ -90,9 +93,7 @@ async def test_reimporting_updates_and_shipped_ids_are_refused(chat: Chat, tmp_p
         )
     )
     assert reply and reply.card
-    assert (
-        "statistics-quadruple-sample.id: this id belongs to a shipped question" in reply.card.body
-    )
+    assert "clash.yaml:2: items[0].id: this id belongs to a shipped question" in reply.card.body
 
 
 async def test_import_without_a_file_says_how_to_attach(chat: Chat) -> None:
@@ -159,7 +160,7 @@ async def test_report_flags_a_wrong_looking_key_dead_distractors_and_dislikes(ch
     assert reply.card is not None
     assert reply.card.title == "Question report: 1 asked, 1 flagged"
     value = reply.card.fields[0].value
-    assert "asked 1×, 6 answer(s); 17% right; picks A 83%, B 0%, C 17%, D 0%; 👍 1 👎 3" in value
+    assert "asked 1×, 6 answers; 17% right; picks A 83%, B 0%, C 17%, D 0%; 👍 1 👎 3" in value
     assert "share correct below 25%: check the key" in value
     assert "distractor B chosen by under 5%: dead" in value
     assert "mostly 👎 (3 vs 1 👍)" in value

@@ -34,7 +34,7 @@ def test_validate_passes_on_the_bank_and_fails_on_a_broken_pack() -> None:
     bad = _studybot("questions", "validate", str(DATA / "packs" / "bad.yaml"))
     assert bad.returncode == 1
     assert "bad.yaml:19: items[1].difficulty:" in bad.stdout
-    assert "bad.yaml:26: items[1].options[1].reason: Field required" in bad.stdout
+    assert "bad.yaml:26: items[1].options[1].reason: missing; add this field" in bad.stdout
 
 
 def test_stats_json_reports_the_counts() -> None:

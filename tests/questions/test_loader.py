@@ -42,7 +42,7 @@ def test_a_good_file_loads() -> None:
 def test_missing_reason_is_reported_with_line_and_field() -> None:
     """A missing reason points at the option's line and names the field."""
     text = GOOD_CHOICE.replace("        reason: It is the most common value, a location.\n", "")
-    assert _problems(text) == ["pack.yaml:14: items[0].options[2].reason: Field required"]
+    assert _problems(text) == ["pack.yaml:14: items[0].options[2].reason: missing; add this field"]
 
 
 def test_every_problem_is_listed_at_once() -> None:
@@ -60,7 +60,7 @@ def test_lazy_options_are_refused() -> None:
     text = GOOD_CHOICE.replace("      - text: Mode\n", "      - text: All of the above\n")
     (problem,) = _problems(text)
     assert problem.startswith("pack.yaml:14: items[0].options[2].text:")
-    assert "all/none of the above" in problem
+    assert "points at other options (like 'all of the above'" in problem
 
 
 def test_exactly_one_key() -> None:
@@ -70,8 +70,7 @@ def test_exactly_one_key() -> None:
     )
     (problem,) = _problems(text)
     assert problem == (
-        "pack.yaml:2: items[0]: Value error, expected exactly one option with "
-        "'correct: true', found 2"
+        "pack.yaml:2: items[0]: mark exactly one option 'correct: true'; 2 are marked"
     )
 
 
@@ -79,7 +78,7 @@ def test_duplicate_ids_are_refused() -> None:
     """Ids are unique within a file."""
     text = GOOD_CHOICE + GOOD_CHOICE.split("items:\n")[1]
     assert _problems(text) == [
-        "pack.yaml:16: items[1].id: duplicate id 'stats-one', first used by items[0]"
+        "pack.yaml:16: items[1].id: duplicate id 'stats-one'; items[0].id on line 2 has it"
     ]
 
 

@@ -45,24 +45,49 @@ FEATURE = Feature(
     "mocks",
     commands=(
         CommandSpec(
-            "mock join", "Opt in to mock interviews (a form: level, focus, times)", join_command
+            "mock join",
+            "Opt in to mock interviews (a form: level, focus, times)",
+            join_command,
+            example="/mock join",
         ),
-        CommandSpec("mock leave", "Stop taking part in mock interviews", leave_command),
+        CommandSpec(
+            "mock leave",
+            "Stop taking part in mock interviews",
+            leave_command,
+            example="/mock leave",
+        ),
         CommandSpec(
             "mock pause",
             "No pairing until a date",
             pause_command,
             (Option("until", "The date to resume, YYYY-MM-DD", required=True),),
+            example="/mock pause 2027-03-01",
         ),
-        CommandSpec("mock skip", "Sit out the next round only", skip_command),
-        CommandSpec("mock status", "Your profile, the next round and your history", status_command),
+        CommandSpec(
+            "mock skip",
+            "Sit out the next round only",
+            skip_command,
+            example="/mock skip",
+        ),
+        CommandSpec(
+            "mock status",
+            "Your profile, the next round and your history",
+            status_command,
+            example="/mock status",
+        ),
         CommandSpec(
             "mock block",
             "Never be matched with this member (private)",
             block_command,
             (Option("member", "Who", Kind.MEMBER, required=True),),
+            example="/mock block @bob",
         ),
-        CommandSpec("mock why", "Why you got your partner", why_command),
+        CommandSpec(
+            "mock why",
+            "Why you got your partner",
+            why_command,
+            example="/mock why",
+        ),
         CommandSpec(
             "mock settings",
             "Where and when mock rounds happen",
@@ -73,6 +98,7 @@ FEATURE = Feature(
                 Option("time", "HH:MM in the workspace's time zone", positional=False),
             ),
             Permission.ADMIN,
+            example="/mock settings #mock-interviews day:wed time:18:00",
         ),
         CommandSpec(
             "mock round",
@@ -80,6 +106,7 @@ FEATURE = Feature(
             round_now_command,
             (Option("when", "now", Kind.CHOICE, ("now",), required=True),),
             Permission.ADMIN,
+            example="/mock round now",
         ),
         CommandSpec(
             "mock report",
@@ -87,6 +114,7 @@ FEATURE = Feature(
             report_command,
             (),
             Permission.ADMIN,
+            example="/mock report",
         ),
     ),
     actions={PREFIX: on_action},
