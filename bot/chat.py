@@ -6,9 +6,52 @@ the core never sees a Discord or Slack object.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+
+ELLIPSIS = "…"
+_LAST_GAP = re.compile(r"\s+\S*\Z")  # the whitespace before the word a cut would split
+_LOOSE_END = " \t\n,;:.-–—·("  # left off the end of a cut, before the ellipsis
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: whole, or cut after its last whole word that
+    fits, with an ellipsis. Line breaks are kept. Only a single word longer than the whole
+    limit is cut inside itself, as there is no word boundary to cut at."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return ELLIPSIS[: max(limit, 0)]
+    room = text[: limit - len(ELLIPSIS)]
+    if not text[len(room)].isspace():  # the cut falls inside a word: drop that word
+        gap = _LAST_GAP.search(room)
+        if gap is not None and gap.start() > 0:
+            room = room[: gap.start()]
+    return (room.rstrip(_LOOSE_END) or room) + ELLIPSIS
+
+
+def pieces(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, for a platform that caps one block
+    of text: cut at a line break (or, if that would leave a piece under half full, at a
+    space) so no word is split, unless a single word is longer than ``limit``."""
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit + 1)
+        if cut <= limit // 2:
+            cut = max(text.rfind(" ", 0, limit + 1), cut)
+        if cut <= 0:
+            cut = limit
+        out.append(text[:cut].rstrip())
+        text = text[cut:].lstrip("\n ")
+    return [*out, text] if text else out
+
+
+def plural(count: int, one: str, many: str = "") -> str:
+    """The count with its noun in the right number: "1 day", "2 days", "0 answers";
+    ``many`` for nouns that do not just take an s ("1 reply", "3 replies")."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,16 @@ from bot.chat import (
     Reaction,
     Reply,
 )
+from bot.handlers import Kind
 
 log = logging.getLogger(__name__)
 
-DEFER_AFTER = 2.0  # seconds; Discord drops an interaction not acknowledged within 3 s
+# Discord drops an interaction not acknowledged within 3 s of sending it, and network time
+# both ways comes out of that: a reply not ready within DEFER_AFTER seconds is deferred.
+DEFER_AFTER = 1.2
+# Commands that call Discord themselves before answering (posting a drop or a reveal, opening
+# mock groups) are deferred at once, as is any command that takes a file (it is downloaded).
+DEFER_AT_ONCE = frozenset({"drop now", "reveal", "mock round"})
 OUTSIDE_A_SERVER = "studybot works inside a server: use it there."
 FORM_TOO_LATE = "That took a moment too long to open the form. Press the button again."
 
@@ -41,6 +47,17 @@ def is_admin(member: discord.Member, permissions: discord.Permissions, admin_rol
     if permissions.administrator or permissions.manage_guild:
         return True
     return bool(admin_role) and any(admin_role in (r.name, str(r.id)) for r in member.roles)
+
+
+def slow(interaction: discord.Interaction) -> bool:
+    """Whether the interaction runs a command known to take longer than Discord allows for
+    an answer: one in DEFER_AT_ONCE, or one with a file option."""
+    if interaction.type is not discord.InteractionType.application_command:
+        return False
+    name, _, _ = commands.invocation(cast(commands.CommandData, interaction.data or {}))
+    spec = table.find(name)
+    takes_file = spec is not None and any(o.kind is Kind.FILE for o in spec.options)
+    return name in DEFER_AT_ONCE or takes_file
 
 
 class DiscordBot:
@@ -269,10 +286,12 @@ class DiscordBot:
     async def _in_time(
         self, interaction: discord.Interaction, handling: Awaitable[Reply | None]
     ) -> Reply | None:
-        """The core's reply; acknowledged first if it takes longer than ``defer_after``."""
+        """The core's reply; acknowledged first if it takes longer than ``defer_after``, or
+        at once for a command known to be slow."""
         task = asyncio.ensure_future(handling)
-        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
-        if not done:
+        if not slow(interaction):
+            await asyncio.wait({task}, timeout=self.defer_after)
+        if not task.done():
             if interaction.type is discord.InteractionType.application_command:
                 await interaction.response.defer(ephemeral=True, thinking=True)
             else:  # a press or a form: acknowledged without changing the message

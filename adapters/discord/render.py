@@ -8,7 +8,8 @@ from typing import Any
 
 import discord
 
-from bot.chat import Attachment, Button, Card, Form, Tone
+from bot.chat import Attachment, Button, Card, Form, Tone, pieces, plural
+from bot.chat import clip as clip  # re-exported: commands and platform cut names with it
 
 COLOURS = {
     Tone.NEUTRAL: discord.Colour.light_grey(),
@@ -19,29 +20,23 @@ COLOURS = {
 }
 EMPTY = "\u200b"  # Discord refuses empty embed field names and values
 EMBED_TOTAL = 6000
+TITLE, DESCRIPTION, FOOTER = 256, 4096, 2048
+FIELD_NAME, FIELD_VALUE, FIELDS = 256, 1024, 25
 
-
-def clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…" if limit > 0 else ""
+Fields = list[tuple[str, str, bool]]
 
 
 def embed(card: Card) -> discord.Embed:
-    """A card as an embed within Discord's limits: long text is clipped, and fields that
-    would pass the 6000-character total are left out (the body gives way first)."""
-    title, footer = clip(card.title, 256), clip(card.footer, 2048)
-    room = EMBED_TOTAL - len(title) - len(footer)
-    fields = []
-    for f in card.fields[:25]:
-        name, value = clip(f.name, 256) or EMPTY, clip(f.value, 1024) or EMPTY
-        if len(name) + len(value) > room:
-            break
-        room -= len(name) + len(value)
-        fields.append((name, value, f.inline))
+    """A card as an embed within Discord's limits. Text is cut only at a word, with an
+    ellipsis. A field longer than Discord's 1,024 characters goes on in the fields after it,
+    so a member's long answer is shown whole. Past the 6,000-character total the body gives
+    way first; a field that still does not fit is left out and the footer says so."""
+    title = clip(card.title, TITLE)
+    fields, footer = _fit(_fields(card), EMBED_TOTAL - len(title), card.footer)
+    room = EMBED_TOTAL - len(title) - len(footer) - sum(len(n) + len(v) for n, v, _ in fields)
     out = discord.Embed(
         title=title or None,
-        description=clip(card.body, min(4096, room)) or None,
+        description=clip(card.body, min(DESCRIPTION, room)) or None,
         colour=COLOURS[card.tone],
     )
     for name, value, inline in fields:
@@ -49,6 +44,43 @@ def embed(card: Card) -> discord.Embed:
     if footer:
         out.set_footer(text=footer)
     return out
+
+
+def _fields(card: Card) -> Fields:
+    """The card's fields, each long value split at line breaks or spaces into fields that
+    follow it under a blank name, so it reads on as one."""
+    out: Fields = []
+    for field in card.fields:
+        parts = pieces(field.value, FIELD_VALUE) or [EMPTY]
+        for i, part in enumerate(parts):
+            name = (clip(field.name, FIELD_NAME) or EMPTY) if i == 0 else EMPTY
+            out.append((name, part or EMPTY, field.inline and len(parts) == 1))
+    return out
+
+
+def _fit(fields: Fields, room: int, footer_text: str) -> tuple[Fields, str]:
+    """The fields that fit in ``room`` beside the footer, and the footer, which names what
+    was left out: nothing is dropped silently."""
+    footer = clip(footer_text, FOOTER)
+    kept = _take(fields, room - len(footer))
+    while len(kept) < len(fields):
+        left = len(fields) - len(kept)
+        note = f"({plural(left, 'more part')} did not fit in one Discord message.)"
+        footer = "\n".join(filter(None, (clip(footer_text, FOOTER - len(note) - 1), note)))
+        kept = _take(fields, room - len(footer))
+        if len(fields) - len(kept) == left:
+            break
+    return kept, footer
+
+
+def _take(fields: Fields, room: int) -> Fields:
+    kept: Fields = []
+    for name, value, inline in fields[:FIELDS]:
+        if len(name) + len(value) > room:
+            break
+        room -= len(name) + len(value)
+        kept.append((name, value, inline))
+    return kept
 
 
 def with_server(custom_id: str, server: str | None) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.chat import Card, Form, FormField, Style, Tone
+from bot.chat import Card, Form, FormField, Style, Tone, clip, pieces, plural
 from bot.commands import commands
 
 COMMAND = "/prep"
@@ -55,38 +55,30 @@ def mrkdwn(text: str) -> str:
 
 
 def _plain(text: str, limit: int) -> Block:
-    return {"type": "plain_text", "text": text[:limit] or " ", "emoji": True}
-
-
-def _chunks(text: str, limit: int) -> list[str]:
-    """Split long text at line breaks so each piece fits a Block Kit text field."""
-    out: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        out.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    return [*out, text] if text else out
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
 
 
 def _sections(text: str) -> list[Block]:
+    """Text in sections of at most 3,000 characters, split at line breaks or spaces."""
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
-        for piece in _chunks(text, MAX_TEXT)
+        for piece in pieces(text, MAX_TEXT)
     ]
 
 
 def blocks(card: Card) -> list[Block]:
-    """A card as message blocks: title and body, fields, buttons, then the footer."""
+    """A card as message blocks: title and body, fields, buttons, then the footer. Long
+    text is split over sections, never cut; past Slack's 50 blocks, the buttons and the
+    footer are kept and a note says how many parts were left out."""
     title = f"*{mrkdwn(card.title)}*" if card.title else ""
     lead = "\n".join(p for p in (title, mrkdwn(card.body)) if p)
     out = _sections(TONE_MARKS.get(card.tone, "") + lead) if lead else []
     inline: list[Block] = []
     for f in card.fields:
         text = f"*{mrkdwn(f.name)}*\n{mrkdwn(f.value)}"
-        if f.inline:
-            inline.append({"type": "mrkdwn", "text": text[:MAX_FIELD]})
-        else:
+        if f.inline and len(text) <= MAX_FIELD:
+            inline.append({"type": "mrkdwn", "text": text})
+        else:  # a long inline field reads on in sections rather than being cut
             out.extend(_sections(text))
     for i in range(0, len(inline), MAX_SECTION_FIELDS):
         out.append({"type": "section", "fields": inline[i : i + MAX_SECTION_FIELDS]})
@@ -103,16 +95,31 @@ def blocks(card: Card) -> list[Block]:
     for i in range(0, len(buttons), MAX_BUTTONS):
         out.append({"type": "actions", "elements": buttons[i : i + MAX_BUTTONS]})
     if card.footer:
-        out.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(card.footer)}]}
-        )
-    return out[:MAX_BLOCKS] or _sections(" ")
+        out.append(_context(mrkdwn(card.footer)))
+    return _within_limit(out) or _sections(" ")
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, MAX_TEXT)}]}
+
+
+def _within_limit(out: list[Block]) -> list[Block]:
+    """At most MAX_BLOCKS: the text gives way to the buttons and footer, and a note says
+    how many parts did not fit, so nothing goes missing unsaid."""
+    if len(out) <= MAX_BLOCKS:
+        return out
+    ends = [b for b in out if b["type"] in ("actions", "context")]
+    body = [b for b in out if b["type"] not in ("actions", "context")]
+    room = MAX_BLOCKS - len(ends) - 1
+    left = len(body) - room
+    note = _context(f"({plural(left, 'more part')} did not fit in one Slack message.)")
+    return [*body[:room], note, *ends][:MAX_BLOCKS]
 
 
 def text(card: Card) -> str:
     """The plain fallback Slack shows in notifications and to screen readers."""
     first = card.title or card.body.split("\n", 1)[0]
-    return _BOLD.sub(r"\1", first)[:MAX_TEXT] or "studybot"
+    return clip(_BOLD.sub(r"\1", first), MAX_TEXT) or "studybot"
 
 
 def _input(f: FormField) -> Block:

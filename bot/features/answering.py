@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import scoring
-from bot.chat import Action, Card, Form, FormField, FormSubmit, MemberRef, Reply, Tone
+from bot import metrics, scoring
+from bot.chat import Action, Card, Form, FormField, FormSubmit, MemberRef, Reply, Tone, plural
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
 from bot.features import practice, progress
@@ -175,6 +175,7 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
             now=now,
             source=drop.source,
         )
+    metrics.answered("choice", drop.source)
     await progress.announce_milestone(ctx, drop.place, member, streak)
     if not public:
         return Reply(
@@ -222,7 +223,7 @@ def _feedback_card(drop: Drop, option: int, *, points: int, due: datetime, now: 
         title="Correct!" if right else f"Not quite: the answer is {key}",
         body=f"You chose **{letter(drop.order, option)}**.{earned} {item.prompt}",
         fields=option_fields(item, None, 0, order=drop.order),
-        footer=f"This question comes back for review in {days} day(s).",
+        footer=f"This question comes back for review in {plural(days, 'day')}.",
         buttons=(practice.next_button(),),
         tone=Tone.GOOD if right else Tone.BAD,
     )
@@ -271,6 +272,7 @@ async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
                 answered=1,
             )
         streak = await progress.count_day(conn, member, now, tz)
+    metrics.answered("open", drop.source)
     await progress.announce_milestone(ctx, drop.place, member, streak)
     if not public and isinstance(drop.item, OpenItem):
         return Reply(card=model_answer_card(drop.item, yours=text), private=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import bank
+from bot import bank, metrics
 from bot.chat import Button, Card, Field, MemberRef, Place, Reply, Style, Tone
 from bot.context import Context
 from bot.handlers import CommandSpec, Feature, Invocation, Permission
@@ -144,8 +144,7 @@ def question_card(
 ) -> Card:
     """The card members answer: a button per option in the drop's ``order`` (each button
     carries the option's index in the item), or one that opens the answer form."""
-    title = f"{'Your question' if personal else 'Question drop'} · {topic_name(item.topic)}"
-    title += f" · {item.difficulty}"
+    title = drop_title(drop_id, item, personal=personal)
     if isinstance(item, ChoiceItem):
         order = order or tuple(range(len(item.options)))
         lines = [f"**{LETTERS[pos]}.** {item.options[i].text}" for pos, i in enumerate(order)]
@@ -170,6 +169,14 @@ def question_card(
     if tip:
         footer = f"{footer}\n{tip}"
     return Card(title=title, body=body, buttons=buttons, footer=footer, tone=Tone.QUESTION)
+
+
+def drop_title(drop_id: int, item: Item, *, personal: bool = False) -> str:
+    """A question card's title, e.g. "Question drop #3 · statistics · easy": the number is
+    how members and admins name a channel drop (`/reveal 3`, the console's press); a
+    personal question has none to give."""
+    head = "Your question" if personal else f"Question drop #{drop_id}"
+    return f"{head} · {topic_name(item.topic)} · {item.difficulty}"
 
 
 def option_fields(
@@ -206,7 +213,7 @@ def model_answer_card(item: OpenItem, *, yours: str | None = None) -> Card:
     )
 
 
-def closed_card(item: Item, order: Order = ()) -> Card:
+def closed_card(item: Item, order: Order = (), *, drop_id: int) -> Card:
     """What the drop message becomes after the reveal: no buttons, pointing at the answer."""
     shown = ""
     if isinstance(item, ChoiceItem):
@@ -214,7 +221,7 @@ def closed_card(item: Item, order: Order = ()) -> Card:
         lines = (f"**{LETTERS[pos]}.** {item.options[i].text}" for pos, i in enumerate(order))
         shown = "\n\n" + "\n".join(lines)
     return Card(
-        title=f"Question drop · {topic_name(item.topic)} · {item.difficulty}",
+        title=drop_title(drop_id, item),
         body=item.prompt + shown,
         footer="Revealed: see the answer below.",
         tone=Tone.NEUTRAL,
@@ -340,12 +347,14 @@ async def post_drop(
         card = question_card(drop_id, item, order=order, tip=tip_line(ctx.rng))
         message_id = await ctx.platform.post(place, card, key=post_key(drop_id))
     except PlatformError as exc:
+        metrics.drop_failed(place, drop_id, exc)
         if exc.ambiguous:  # it may be on screen: keep the drop; repost() can confirm it
             raise PostUnconfirmed(drop_id, exc) from exc
         async with ctx.engine.begin() as conn:  # it did not land: nothing anyone can see
             await conn.execute(delete(drops).where(drops.c.id == drop_id))
         raise
     await _confirm(ctx, drop_id, message_id)
+    metrics.dropped(place, drop_id, scheduled=schedule_id is not None)
     return Posted(drop_id, item, message_id)
 
 
@@ -453,6 +462,7 @@ FEATURE = Feature(
             "A personal question now, answered privately with feedback",
             quiz,
             (TOPIC, DIFFICULTY, DROP_KIND),
+            example="/quiz statistics easy",
         ),
         CommandSpec(
             "drop now",
@@ -460,6 +470,7 @@ FEATURE = Feature(
             drop_now,
             (TOPIC, DIFFICULTY, DROP_KIND),
             Permission.ADMIN,
+            example="/drop now topic:evaluation kind:choice",
         ),
     ),
 )

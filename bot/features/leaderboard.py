@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -66,8 +68,8 @@ async def rank(
     if mine is None:
         return None
     points, correct = mine
-    # Two counts, each a plain range over the covering index: more points, then the ties
-    # that the board puts first (more correct answers, then user id).
+    # Two counts, each a plain range over the covering index: more points, then equal
+    # points with more correct answers. Members equal on both share the place.
     more = await conn.scalar(
         select(func.count()).where(*_scoped(ref, period, topic), scores.c.points > points)
     )
@@ -75,12 +77,36 @@ async def rank(
         select(func.count()).where(
             *_scoped(ref, period, topic),
             scores.c.points == points,
-            (scores.c.correct > correct)
-            | ((scores.c.correct == correct) & (scores.c.user_id < ref.user_id)),
+            scores.c.correct > correct,
         )
     )
     ahead = int(more or 0) + int(tied or 0)
     return int(ahead or 0) + 1, int(points)
+
+
+def places(standings: Sequence[tuple[int, int]]) -> list[int]:
+    """The place of each (points, correct answers) in board order, from the top: members
+    equal on both share a place, and the next one down counts everyone above (1, 1, 3)."""
+    out: list[int] = []
+    for i, standing in enumerate(standings):
+        out.append(out[-1] if i and standing == standings[i - 1] else i + 1)
+    return out
+
+
+def place_label(place: int) -> str:
+    """A medal for the first three places (shared by a tie), else the number."""
+    return MEDALS[place - 1] if place <= len(MEDALS) else f"{place}."
+
+
+def pts(points: int) -> str:
+    """Points as the boards write them: "1 pt", "18 pts"."""
+    return f"{points:,} {'pt' if points == 1 else 'pts'}"
+
+
+def tally(answered: int, correct: int) -> str:
+    """How many answers and how many right. Open answers are counted but are neither right
+    nor wrong, so "0 right" is never said: it would wrong a member who only wrote them."""
+    return f"{answered} answered, {correct} right" if correct else f"{answered} answered"
 
 
 async def neighbours(
@@ -164,18 +190,27 @@ async def show(ctx: Context, inv: Invocation) -> Reply:
             ),
             private=False,
         )
-    lines = []
-    for i, (_user, name, points, answered, correct) in enumerate(top):
-        place = MEDALS[i] if i < len(MEDALS) else f"{i + 1}."
-        lines.append(f"{place} **{name}**: {points} pts · {answered} answered, {correct} right")
-    footer = (
-        f"You: #{mine[0]} with {mine[1]} pts."
+    shared = places([(points, correct) for _u, _n, points, _a, correct in top])
+    lines = [
+        f"{place_label(place)} **{name}**: {pts(points)} · {tally(answered, correct)}"
+        for place, (_user, name, points, answered, correct) in zip(shared, top, strict=True)
+    ]
+    ties = len(set(shared)) < len(shared)
+    # The board goes to the channel; the asker's own place is told to them alone.
+    yours = (
+        f"You are #{mine[0]} {PERIOD_NAMES[period_kind]} with {pts(mine[1])}."
         if mine
-        else "You are not on the board yet: answer a drop to join."
+        else "You are not on this board yet: answer a drop to join it."
     )
     return Reply(
-        card=Card(title=title, body="\n".join(lines), footer=footer, tone=Tone.INFO),
+        card=Card(
+            title=title,
+            body="\n".join(lines),
+            footer="Equal points and right answers share a place." if ties else "",
+            tone=Tone.INFO,
+        ),
         private=False,
+        notes=(Card(title="", body=yours, tone=Tone.INFO),),
     )
 
 
@@ -187,6 +222,7 @@ FEATURE = Feature(
             "The board for this week (or month, or all time), optionally for one topic",
             show,
             (PERIOD, TOPIC),
+            example="/leaderboard month statistics",
         ),
     ),
 )

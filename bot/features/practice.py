@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
-from bot.chat import Action, Button, Card, MemberRef, Reply, Style, Tone
+from bot.chat import Action, Button, Card, MemberRef, Reply, Style, Tone, plural
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
 from bot.handlers import (
@@ -32,7 +32,7 @@ from bot.options import DIFFICULTY, TOPIC
 from bot.store import sql
 from bot.store.schema import SHIPPED, cards, member_settings, questions, retirements, review_logs
 from bot.timespec import SpecError, parse_spec
-from questions.schema import Item
+from questions.schema import TOPICS, Item
 
 FAST = timedelta(seconds=20)  # a right answer this quick counts as Easy
 # Whole-day intervals; fuzzing off so a member's schedule is predictable and testable.
@@ -157,9 +157,56 @@ async def due_count(conn: AsyncConnection, member: MemberRef, now: datetime) -> 
     )
 
 
-async def next_due(conn: AsyncConnection, member: MemberRef) -> datetime | None:
-    due: datetime | None = await conn.scalar(select(func.min(cards.c.due)).where(*_mine(member)))
+async def next_due(
+    conn: AsyncConnection, member: MemberRef, filters: bank.Filters | None = None
+) -> datetime | None:
+    """When the member's next review is due, among the cards the filters let through."""
+    query = select(func.min(cards.c.due)).where(*_mine(member))
+    if filters is not None and filters.topic:
+        query = query.where(cards.c.topic == filters.topic)
+    if filters is not None and filters.difficulty:
+        query = query.where(cards.c.difficulty == filters.difficulty)
+    due: datetime | None = await conn.scalar(query)
     return due
+
+
+def _in_reach(member: MemberRef) -> list[ColumnElement[bool]]:
+    """Multiple-choice questions the member can be asked: the shipped bank and their
+    workspace's own, less those the workspace retired."""
+    retired = select(retirements.c.question_id).where(
+        retirements.c.platform == member.platform,
+        retirements.c.workspace_id == member.workspace_id,
+        retirements.c.question_id == questions.c.id,
+    )
+    return [
+        (questions.c.platform == SHIPPED) & (questions.c.workspace_id == SHIPPED)
+        | and_(
+            questions.c.platform == member.platform, questions.c.workspace_id == member.workspace_id
+        ),
+        questions.c.kind == "choice",
+        ~retired.exists(),
+    ]
+
+
+async def practisable_topics(conn: AsyncConnection, member: MemberRef) -> list[str]:
+    """The topics /practice can ask from here: those with a multiple-choice question (a
+    behavioural topic has none), in the bank's order."""
+    found = set((await conn.scalars(select(questions.c.topic).where(*_in_reach(member)))).all())
+    return [t for t in TOPICS if t in found] + sorted(found.difference(TOPICS))
+
+
+async def missed_last_time(conn: AsyncConnection, member: MemberRef) -> set[str]:
+    """The questions the member got wrong the last time they answered them (rated Again)."""
+    last = (
+        select(func.max(review_logs.c.id).label("id"))
+        .where(*sql.of_member(review_logs, member))
+        .group_by(review_logs.c.question_id)
+        .subquery()
+    )
+    query = select(review_logs.c.question_id).where(
+        review_logs.c.id.in_(select(last.c.id)), review_logs.c.rating == int(fsrs.Rating.Again)
+    )
+    return set((await conn.scalars(query)).all())
 
 
 async def choose(
@@ -193,20 +240,7 @@ async def choose(
         *_mine(member),
         cards.c.question_id == questions.c.id,
     )
-    retired = select(retirements.c.question_id).where(
-        retirements.c.platform == member.platform,
-        retirements.c.workspace_id == member.workspace_id,
-        retirements.c.question_id == questions.c.id,
-    )
-    unseen = select(questions.c.id).where(
-        (questions.c.platform == SHIPPED) & (questions.c.workspace_id == SHIPPED)
-        | and_(
-            questions.c.platform == member.platform, questions.c.workspace_id == member.workspace_id
-        ),
-        questions.c.kind == "choice",
-        ~seen.exists(),
-        ~retired.exists(),
-    )
+    unseen = select(questions.c.id).where(*_in_reach(member), ~seen.exists())
     if filters.topic:
         unseen = unseen.where(questions.c.topic == filters.topic)
     if filters.difficulty:
@@ -222,6 +256,32 @@ async def choose(
     )
 
 
+async def _nothing_new(conn: AsyncConnection, member: MemberRef, filters: bank.Filters) -> str:
+    """Why /practice has no new question to ask, said as it is: no multiple-choice question
+    matches at all, or the member has seen every one that does."""
+    scope = " ".join(
+        part
+        for part in (
+            filters.difficulty,
+            drops_feature.topic_name(filters.topic) if filters.topic else "",
+        )
+        if part
+    )
+    query = select(func.count()).where(*_in_reach(member))
+    if filters.topic:
+        query = query.where(questions.c.topic == filters.topic)
+    if filters.difficulty:
+        query = query.where(questions.c.difficulty == filters.difficulty)
+    if not await conn.scalar(query):
+        return (
+            f"There are no {scope} multiple-choice questions, and /practice asks only those."
+            if scope
+            else "There are no multiple-choice questions yet, and /practice asks only those."
+        ) + (f" `/quiz topic:{filters.topic}` asks from the rest." if filters.topic else "")
+    among = f"{scope} multiple-choice question" if scope else "multiple-choice question"
+    return f"You have seen every {among}, and none is due for review yet."
+
+
 def _filters(inv: Invocation) -> bank.Filters:
     return bank.Filters(topic=inv.get("topic"), difficulty=inv.get("difficulty"), kind="choice")
 
@@ -232,20 +292,23 @@ async def _ask(ctx: Context, inv: Invocation, *, due_only: bool, intro: str = ""
     async with ctx.engine.begin() as conn:
         item = await choose(ctx, conn, member=member, filters=filters, due_only=due_only)
         if item is None:
-            upcoming = await next_due(conn, member)
+            upcoming = await next_due(conn, member, filters)
             tz = await workspace_tz(conn, member.platform, member.workspace_id)
+            what = "" if due_only else await _nothing_new(conn, member, filters)
         else:
             drop_id, order = await drops_feature.insert_private(
                 ctx, conn, place=inv.place, item=item, member=member, source="practice"
             )
     if item is None:
-        when = (
-            f" Your next review is due {upcoming.astimezone(tz).strftime('%a %d %b %H:%M')}."
-            if upcoming
-            else ""
+        return Reply.text(
+            (what or "Nothing is due for review.")
+            + (
+                f" Your next review is due {upcoming.astimezone(tz):%a %d %b %H:%M}."
+                if upcoming
+                else ""
+            )
+            + " Try `/quiz` for any question meanwhile."
         )
-        what = "Nothing is due for review" if due_only else "You have seen every question here"
-        return Reply.text(f"{what}.{when} Try `/quiz` for any question meanwhile.")
     card = drops_feature.question_card(drop_id, item, order=order, personal=True)
     if intro:
         card = Card(
@@ -270,7 +333,7 @@ async def review_command(ctx: Context, inv: Invocation) -> Reply:
     if count == 0:
         return await _ask(ctx, inv, due_only=True)
     return await _ask(
-        ctx, inv, due_only=True, intro=f"**{count} review(s) due.** Here is the first:"
+        ctx, inv, due_only=True, intro=f"**{plural(count, 'review')} due.** Here is the first:"
     )
 
 
@@ -385,7 +448,8 @@ async def send_reminder(ctx: Context, payload: Mapping[str, object]) -> None:
             member,
             Card(
                 title="Time for a review",
-                body=f"{count} question(s) are due. Run `/review` to go through them: the ones "
+                body=f"{plural(count, 'question')} {'is' if count == 1 else 'are'} due. "
+                "Run `/review` to go through them: the ones "
                 "you missed come back until they stick.",
                 footer="/remind off stops these messages.",
                 tone=Tone.INFO,
@@ -406,6 +470,7 @@ PRACTICE = CommandSpec(
     "A private question: due reviews first, then new ones",
     practice_command,
     (TOPIC, DIFFICULTY),
+    example="/practice statistics medium",
 )
 
 FEATURE = Feature(
@@ -417,12 +482,14 @@ FEATURE = Feature(
             "How many reviews are due, and the first of them",
             review_command,
             (TOPIC, DIFFICULTY),
+            example="/review statistics",
         ),
         CommandSpec(
             "remind",
             "A daily DM when reviews are due: /remind 19:00, or /remind off",
             remind_command,
             (Option("when", "HH:MM in the workspace's time zone, or off", required=True),),
+            example="/remind 19:00",
         ),
     ),
     actions={PREFIX: on_action},

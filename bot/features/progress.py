@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, chart, scoring
-from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone
+from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone, plural
 from bot.context import Context, workspace_tz
 from bot.features import leaderboard, practice
 from bot.features.drops import topic_name
@@ -19,7 +20,7 @@ from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, O
 from bot.options import PERIOD
 from bot.scoring import Streak
 from bot.store import sql
-from bot.store.schema import answers, cards, drops, members, scores, streaks
+from bot.store.schema import answers, cards, drops, members, streaks
 from questions.schema import TOPICS, ChoiceItem
 
 log = logging.getLogger(__name__)
@@ -114,10 +115,14 @@ async def practice_points_today(
 async def mastery_by_topic(
     conn: AsyncConnection, member: MemberRef, now: datetime
 ) -> dict[str, float]:
+    """Mastery per topic: the recall probability of each reviewed question, where one the
+    member got wrong last time counts as not recalled until they get it right again."""
     rows = (await conn.execute(select(cards).where(*sql.of_member(cards, member)))).mappings().all()
+    missed = await practice.missed_last_time(conn, member)
     recall: dict[str, list[float]] = {t: [] for t in TOPICS}
     for row in rows:
-        recall.setdefault(row["topic"], []).append(practice.retrievability(row, now))
+        known = 0.0 if row["question_id"] in missed else practice.retrievability(row, now)
+        recall.setdefault(row["topic"], []).append(known)
     return {topic: scoring.mastery(values) for topic, values in recall.items()}
 
 
@@ -139,12 +144,51 @@ async def _member_ref(ctx: Context, inv: Invocation) -> MemberRef:
     return MemberRef(ref.platform, ref.workspace_id, user_id)
 
 
-async def _totals(conn: AsyncConnection, member: MemberRef) -> dict[str, tuple[int, int]]:
-    """(answered, correct) per topic of all time, and over all topics under ``*``."""
-    query = select(scores.c.topic, scores.c.answered, scores.c.correct).where(
-        *sql.of_member(scores, member), scores.c.period == "all"
+@dataclass(frozen=True)
+class Tally:
+    """A member's answers in one topic (or all): multiple choice and right, and open ones."""
+
+    choice: int = 0
+    right: int = 0
+    written: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(
+            self.choice + other.choice, self.right + other.right, self.written + other.written
+        )
+
+
+async def _totals(conn: AsyncConnection, member: MemberRef) -> dict[str, Tally]:
+    """The member's answers per topic, everywhere (drops, /quiz, /practice). Open answers
+    are neither right nor wrong, so they are counted apart."""
+    right = func.sum(case((answers.c.correct.is_(True), 1), else_=0))
+    query = (
+        select(
+            drops.c.topic,
+            func.count(answers.c.option_index),
+            func.coalesce(right, 0),
+            func.count(answers.c.text),
+        )
+        .select_from(answers.join(drops, drops.c.id == answers.c.drop_id))
+        .where(*sql.of_member(answers, member))
+        .group_by(drops.c.topic)
     )
-    return {row.topic: (row.answered, row.correct) for row in (await conn.execute(query)).all()}
+    rows = (await conn.execute(query)).all()
+    return {str(topic): Tally(int(n), int(ok), int(k)) for topic, n, ok, k in rows}
+
+
+def _answered(total: Tally) -> str:
+    """The Answered line: "12, 75% right"; with open answers too, "14: 12 multiple choice,
+    75% right, and 2 open"; open answers alone, "2 open answers"."""
+    if not total.choice:
+        return plural(total.written, "open answer")
+    share = f"{round(100 * total.right / total.choice)}% right"
+    if not total.written:
+        return f"{total.choice}, {share}"
+    return (
+        f"{total.choice + total.written}: {total.choice} multiple choice, {share}, "
+        f"and {total.written} open"
+    )
 
 
 async def _display_name(conn: AsyncConnection, member: MemberRef) -> str | None:
@@ -187,56 +231,70 @@ async def misconceptions(
 
 async def stats_command(ctx: Context, inv: Invocation) -> Reply:
     member = await _member_ref(ctx, inv)
+    own = member == inv.member.ref
     now = ctx.clock.now()
     async with ctx.engine.connect() as conn:
         tz = await workspace_tz(conn, member.platform, member.workspace_id)
         totals = await _totals(conn, member)
         streak = await load_streak(conn, member)
         mastery = await mastery_by_topic(conn, member, now)
-        due = await practice.due_count(conn, member, now)
-        name = await _display_name(conn, member)
-        mistaken = await misconceptions(conn, member)
-    answered, correct = totals.get("*", (0, 0))
-    if not answered:
+        topics = await practice.practisable_topics(conn, member)
+        due = await practice.due_count(conn, member, now) if own else 0
+        name = await _display_name(conn, member) or member.user_id
+        mistaken = await misconceptions(conn, member) if own else []
+    total = sum(totals.values(), Tally())
+    if not total.choice and not total.written:
+        if not own:
+            return Reply.text(f"{name} has not answered anything yet.")
         return Reply.text("No answers yet: answer a drop, or try `/practice`, and come back.")
     accuracy = [
-        f"{topic_name(t)} {round(100 * c / a)}% ({a})"
-        for t, (a, c) in sorted(totals.items(), key=lambda kv: -kv[1][0])
-        if t != "*" and a
+        f"{topic_name(t)} {round(100 * n.right / n.choice)}% ({n.choice})"
+        for t, n in sorted(totals.items(), key=lambda kv: (-kv[1].choice, kv[0]))
+        if n.choice
     ]
-    weakest = sorted(TOPICS, key=lambda t: (mastery[t], t))[:3]
-    today = now.astimezone(tz).date()
-    current = scoring.alive(streak, today)
-    fields: tuple[Field, ...] = (
-        Field("Answered", f"{answered}, {round(100 * correct / answered)}% right"),
-        Field("Streak", f"{current} day(s) now, best {streak.best if streak else 0}"),
+    current = scoring.alive(streak, now.astimezone(tz).date())
+    fields = [
+        Field("Answered", _answered(total)),
+        Field("Streak", f"{plural(current, 'day')} now, best {streak.best if streak else 0}"),
         Field("Accuracy by topic", " · ".join(accuracy) or "-"),
-        Field(
-            "Work on next",
-            ", ".join(f"{topic_name(t)} ({round(100 * mastery[t])}%)" for t in weakest)
-            + f". Try `/practice topic:{weakest[0]}`.",
-        ),
-        Field("Reviews due", f"{due}" + (" · `/review` starts them" if due else "")),
-    )
+        *_weakest(topics, mastery, own=own),
+    ]
+    if own:
+        fields.append(Field("Reviews due", f"{due}" + (" · `/review` starts them" if due else "")))
     if mistaken:
-        fields += (
+        fields.append(
             Field(
                 "Misconceptions to unlearn",
                 " · ".join(f"{label} ({n}×)" for label, n in mistaken),
-            ),
+            )
         )
-    png = chart.mastery_bars(
-        [(topic_name(t), mastery[t]) for t in TOPICS], title=f"Mastery · {name or member.user_id}"
+    shown = topics or list(TOPICS)
+    png = await chart.mastery_bars_async(
+        [(topic_name(t), mastery.get(t, 0.0)) for t in shown], title=f"Mastery · {name}"
     )
+    whose = "your" if own else "their"
     return Reply(
         card=Card(
-            title=f"Stats · {name or member.user_id}",
-            fields=fields,
-            footer="Mastery: recall of your reviewed questions, full at 10 per topic.",
+            title=f"Stats · {name}",
+            fields=tuple(fields),
+            footer=f"Mastery: recall of {whose} reviewed questions, full at 10 per topic; one "
+            "answered wrongly last time counts as not recalled.",
             tone=Tone.INFO,
         ),
         files=(Attachment("mastery.png", png),),
     )
+
+
+def _weakest(topics: list[str], mastery: dict[str, float], *, own: bool) -> list[Field]:
+    """The three weakest topics /practice can serve (a topic without multiple-choice
+    questions is never suggested); the /practice hint only on the member's own stats."""
+    weakest = sorted(topics, key=lambda t: (mastery.get(t, 0.0), t))[:3]
+    if not weakest:
+        return []
+    listed = ", ".join(f"{topic_name(t)} ({round(100 * mastery.get(t, 0.0))}%)" for t in weakest)
+    if not own:
+        return [Field("Weakest topics", listed + ".")]
+    return [Field("Work on next", f"{listed}. Try `/practice topic:{weakest[0]}`.")]
 
 
 async def rank_command(ctx: Context, inv: Invocation) -> Reply:
@@ -253,10 +311,15 @@ async def rank_command(ctx: Context, inv: Invocation) -> Reply:
                 "to get on the board."
             )
         around = await leaderboard.neighbours(conn, ref, period=period)
-    lines = []
-    for offset, (user, name, points) in around:
-        marker = " ← you" if user == ref.user_id else ""
-        lines.append(f"#{mine[0] + offset} **{name}**: {points} pts{marker}")
+        lines = []
+        for _offset, (user, name, points) in around:  # ties share a place, as on the board
+            place = (
+                mine
+                if user == ref.user_id
+                else await leaderboard.rank(conn, _as(ref, user), period=period)
+            )
+            marker = " ← you" if user == ref.user_id else ""
+            lines.append(f"#{(place or mine)[0]} **{name}**: {leaderboard.pts(points)}{marker}")
     return Reply(
         card=Card(
             title=f"Your rank {leaderboard.PERIOD_NAMES[period_kind]}: #{mine[0]}",
@@ -264,6 +327,10 @@ async def rank_command(ctx: Context, inv: Invocation) -> Reply:
             tone=Tone.INFO,
         )
     )
+
+
+def _as(ref: MemberRef, user_id: str) -> MemberRef:
+    return MemberRef(ref.platform, ref.workspace_id, user_id)
 
 
 FEATURE = Feature(
@@ -274,12 +341,14 @@ FEATURE = Feature(
             "Your place on the board and who is just above and below",
             rank_command,
             (PERIOD,),
+            example="/rank all",
         ),
         CommandSpec(
             "stats",
             "Answered, accuracy, streak and mastery per topic, with a chart",
             stats_command,
             (Option("member", "Whose stats (default: yours)", Kind.MEMBER),),
+            example="/stats @alice",
         ),
     ),
 )

@@ -17,7 +17,8 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import RowMapping, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat import Card, Place, Reply, Tone
+from bot import metrics
+from bot.chat import Card, Place, Reply, Tone, plural
 from bot.claims import LEASE, settle, take_over_left
 from bot.context import Context
 from bot.features import drops as drops_feature
@@ -179,7 +180,8 @@ async def _deliver(ctx: Context, drop_id: int, claim_id: int, *, resumed: bool) 
             thread_id = None
         else:
             reveal_id, thread_id = await _reveal_open(poster, drop, rows)
-    except PlatformError:
+    except PlatformError as exc:
+        metrics.reveal_failed(drop.place, drop_id, exc)
         async with ctx.engine.begin() as conn:
             await conn.execute(update(drops).where(drops.c.id == drop_id).values(revealed_at=None))
             await conn.execute(update(fires).where(fires.c.id == claim_id).values(status="failed"))
@@ -192,10 +194,13 @@ async def _deliver(ctx: Context, drop_id: int, claim_id: int, *, resumed: bool) 
         )
     if drop.message_id:
         try:
-            await ctx.platform.edit(drop.place, drop.message_id, closed_card(drop.item, drop.order))
+            await ctx.platform.edit(
+                drop.place, drop.message_id, closed_card(drop.item, drop.order, drop_id=drop.id)
+            )
         except PlatformError as exc:  # the reveal is out; a stale button only says "closed"
             log.warning("could not close drop %s message: %s", drop_id, exc)
     await settle(ctx, claim_id)
+    metrics.revealed(drop.place, drop_id, answers=len(rows), resumed=resumed)
 
 
 class _Poster:
@@ -247,7 +252,7 @@ def _reveal_card(drop: Drop, rows: Sequence[RowMapping]) -> Card:
     elif right:
         footer = f"Right ({len(right)}/{total}): {', '.join(right)}"
     else:
-        footer = f"Nobody of {total} got it this time."
+        footer = f"Nobody got it right this time ({plural(total, 'answer')})."
     return Card(
         title=f"Answer to drop #{drop.id}: {letter(drop.order, key)}. {item.options[key].text}",
         body=item.prompt,
@@ -294,8 +299,9 @@ async def _thread(poster: _Poster, drop: Drop, answered: int) -> Place:
         item = drop.item
         header = Card(
             title=f"Answers to drop #{drop.id} · {topic_name(item.topic)}",
-            body=f"{item.prompt}\n\n{answered} answer(s) in the thread. React to the ones you "
-            f"learn most from: each member's reaction is a vote. The model answer follows them.",
+            body=f"{item.prompt}\n\n{plural(answered, 'answer')} in the thread. React to the "
+            "ones you learn most from: each member's reaction is a vote. The model answer "
+            f"follows {'it' if answered == 1 else 'them'}.",
             tone=Tone.INFO,
         )
         header_id = await poster.post(drop.place, header, f"reveal:{drop.id}")
@@ -326,6 +332,7 @@ FEATURE = Feature(
                 ),
             ),
             Permission.ADMIN,
+            example="/reveal 3",
         ),
     ),
     jobs=(planned,),

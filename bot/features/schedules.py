@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, RowMapping, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat import Card, Field, MemberRef, Place, Reply, Tone
+from bot.chat import Card, Field, MemberRef, Place, Reply, Tone, plural
 from bot.context import Context, workspace_tz
 from bot.features import firing
 from bot.features.drops import topic_name
-from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Permission
+from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option, Permission
 from bot.options import (
     CHANNEL,
     DIFFICULTY,
@@ -195,48 +195,67 @@ async def _fires_per_job(conn: AsyncConnection, *where: ColumnElement[bool]) -> 
     return {job: int(n) for job, n in (await conn.execute(query)).all()}
 
 
+# Schedules per /schedule list card: well inside Discord's 25 fields and Slack's 50 blocks.
+PAGE_SIZE = 10
+PAGES = -(-MAX_SCHEDULES // PAGE_SIZE)
+PAGE = Option(
+    "page", "Which page of the list (10 schedules each)", Kind.INT, minimum=1, maximum=PAGES
+)
+
+
 async def list_schedules(ctx: Context, inv: Invocation) -> Reply:
+    """The workspace's schedules, ``PAGE_SIZE`` to a card, oldest first."""
     platform, workspace_id = _scope(inv)
+    page = int(inv.options.get("page", 1))
+    here = (schedules.c.platform == platform, schedules.c.workspace_id == workspace_id)
     async with ctx.engine.connect() as conn:
-        rows = (
-            (
-                await conn.execute(
-                    select(schedules)
-                    .where(
-                        schedules.c.platform == platform, schedules.c.workspace_id == workspace_id
-                    )
-                    .order_by(schedules.c.id)
-                )
+        total = int(await conn.scalar(select(func.count()).where(*here)) or 0)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if page > pages:
+            raise CommandError(
+                f"There is no page {page}: {plural(total, 'schedule')} fit on "
+                f"{plural(pages, 'page')}. "
+                f"Try `/schedule list page:{pages}`."
             )
+        query = select(schedules).where(*here).order_by(schedules.c.id)
+        rows = (
+            (await conn.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
             .mappings()
             .all()
         )
-        scope = (fires.c.platform == platform, fires.c.workspace_id == workspace_id)
-        missed = await _fires_per_job(
-            conn, *scope, fires.c.status.in_(("missed", "failed", "empty"))
-        )
+        jobs = fires.c.job.in_([firing.job_id(row["id"]) for row in rows])
+        missed = await _fires_per_job(conn, jobs, fires.c.status.in_(("missed", "failed", "empty")))
         pending = await _fires_per_job(
-            conn, *scope, fires.c.status == "claimed", fires.c.lease_until <= ctx.clock.now()
+            conn, jobs, fires.c.status == "claimed", fires.c.lease_until <= ctx.clock.now()
         )
     if not rows:
         return Reply.text("No schedules yet. Add one with `/schedule add daily 09:00`.")
-    fields = []
-    for row in rows:
-        if row["paused"]:
-            state = "paused"
-        else:
-            nxt = ctx.jobs.next_run(firing.job_id(row["id"]))
-            state = f"next: {local(nxt, row['timezone'])}" if nxt else "no upcoming run"
-        problems = missed.get(firing.job_id(row["id"]), 0)
-        warn = (
-            f" · {problems} missed or failed (see `/schedule preview {row['id']}`)"
-            if problems
-            else ""
-        )
-        if stuck := pending.get(firing.job_id(row["id"]), 0):
-            warn += f" · {stuck} waiting to be retried or taken over by a running instance"
-        fields.append(Field(f"#{row['id']} · {state}", _describe(row) + warn))
-    return Reply(card=Card(title="Schedules", fields=tuple(fields), tone=Tone.INFO))
+    fields = tuple(_list_field(ctx, row, missed, pending) for row in rows)
+    first = (page - 1) * PAGE_SIZE + 1
+    footer = f"Schedules {first}–{first + len(rows) - 1} of {total} · page {page} of {pages}."
+    if pages == 1:
+        footer = f"{plural(total, 'schedule')}."
+    elif page < pages:
+        footer += f" Next: `/schedule list page:{page + 1}`."
+    return Reply(card=Card(title="Schedules", fields=fields, footer=footer, tone=Tone.INFO))
+
+
+def _list_field(
+    ctx: Context, row: RowMapping, missed: dict[str, int], pending: dict[str, int]
+) -> Field:
+    """One schedule in the list: its next run (or paused) and anything that went wrong."""
+    job = firing.job_id(row["id"])
+    if row["paused"]:
+        state = "paused"
+    else:
+        nxt = ctx.jobs.next_run(job)
+        state = f"next: {local(nxt, row['timezone'])}" if nxt else "no upcoming run"
+    warn = ""
+    if problems := missed.get(job, 0):
+        warn = f" · {problems} missed or failed (see `/schedule preview {row['id']}`)"
+    if stuck := pending.get(job, 0):
+        warn += f" · {stuck} waiting to be retried or taken over by a running instance"
+    return Field(f"#{row['id']} · {state}", _describe(row) + warn)
 
 
 async def edit(ctx: Context, inv: Invocation) -> Reply:
@@ -378,7 +397,10 @@ async def next_drop(ctx: Context, inv: Invocation) -> Reply:
         )
     upcoming = []
     for row in rows:
-        nxt = next_fire(cron_trigger(row["cron"], row["timezone"]), now - timedelta(seconds=1))
+        trigger = cron_trigger(row["cron"], row["timezone"])
+        nxt = next_fire(trigger, now - timedelta(seconds=1))
+        if nxt is not None and nxt <= now:  # it fires this very moment: that drop is out
+            nxt = next_fire(trigger, nxt)
         if nxt is not None:
             upcoming.append((nxt, row))
     if not upcoming:
@@ -386,12 +408,21 @@ async def next_drop(ctx: Context, inv: Invocation) -> Reply:
             "No drops are scheduled in this channel yet. Ask an admin, or try `/quiz`."
         )
     when, row = min(upcoming, key=lambda pair: pair[0])
-    wait = when - now
-    hours, minutes = divmod(int(wait.total_seconds() // 60), 60)
+    days, minutes = divmod(int((when - now).total_seconds() // 60), 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    wait = " ".join(
+        part
+        for part in (
+            f"{days} {'day' if days == 1 else 'days'}" if days else "",
+            f"{hours} h" if hours else "",
+            f"{minutes} min" if minutes and not days else "",
+        )
+        if part
+    )
     about = topic_name(row["topic"]) if row["topic"] else "any topic"
     return Reply.text(
         f"Next drop here: **{local(when, row['timezone'])}** "
-        f"(in {hours} h {minutes} min), {about}.",
+        f"(in {wait or 'less than a minute'}), {about}.",
         tone=Tone.INFO,
     )
 
@@ -433,13 +464,15 @@ FEATURE = Feature(
             add,
             (WHEN_REQUIRED, CHANNEL, TZ, TOPIC, DIFFICULTY, KIND_MIX, REVEAL),
             Permission.ADMIN,
+            example="/schedule add weekdays 09:00 topic:statistics reveal:2h",
         ),
         CommandSpec(
             "schedule list",
-            "Every schedule with its next run",
+            "Every schedule with its next run, 10 to a page",
             list_schedules,
-            (),
+            (PAGE,),
             Permission.ADMIN,
+            example="/schedule list",
         ),
         CommandSpec(
             "schedule edit",
@@ -447,6 +480,7 @@ FEATURE = Feature(
             edit,
             (SCHEDULE_ID, WHEN, CHANNEL, TZ, TOPIC_ANY, DIFFICULTY_ANY, KIND_MIX, REVEAL),
             Permission.ADMIN,
+            example="/schedule edit 1 daily 18:30 difficulty:any",
         ),
         CommandSpec(
             "schedule pause",
@@ -454,12 +488,23 @@ FEATURE = Feature(
             pause,
             (SCHEDULE_ID,),
             Permission.ADMIN,
+            example="/schedule pause 1",
         ),
         CommandSpec(
-            "schedule resume", "Restart a paused schedule", resume, (SCHEDULE_ID,), Permission.ADMIN
+            "schedule resume",
+            "Restart a paused schedule",
+            resume,
+            (SCHEDULE_ID,),
+            Permission.ADMIN,
+            example="/schedule resume 1",
         ),
         CommandSpec(
-            "schedule remove", "Delete a schedule", remove, (SCHEDULE_ID,), Permission.ADMIN
+            "schedule remove",
+            "Delete a schedule",
+            remove,
+            (SCHEDULE_ID,),
+            Permission.ADMIN,
+            example="/schedule remove 1",
         ),
         CommandSpec(
             "schedule preview",
@@ -467,8 +512,14 @@ FEATURE = Feature(
             preview,
             (replace(SCHEDULE_ID, required=False), WHEN, TZ),
             Permission.ADMIN,
+            example="/schedule preview weekly fri 17:00 tz:Europe/London",
         ),
-        CommandSpec("next", "When the next drop in this channel comes", next_drop),
+        CommandSpec(
+            "next",
+            "When the next drop in this channel comes",
+            next_drop,
+            example="/next",
+        ),
     ),
     jobs=(firing.planned,),
     on_sync=(firing.catch_up,),

@@ -119,7 +119,7 @@ async def test_open_drop_full_cycle_with_votes(chat: Chat) -> None:
     assert await _points(chat, "alice") == 5
     await chat.run("/reveal", as_=chat.admin)
     header = chat.last_post()
-    assert "2 answer(s) in the thread" in header.card.body
+    assert "2 answers in the thread" in header.card.body
     thread = [m for m in chat.platform.messages.values() if m.place.thread_id]
     assert [m.card.title for m in thread] == ["@Alice's answer", "@Bob's answer", "Model answer"]
     assert "Key points" in [f.name for f in thread[2].card.fields]

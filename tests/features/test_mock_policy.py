@@ -322,7 +322,7 @@ def test_the_round_summary_counts_pairs_trios_waiting_and_sitting_out() -> None:
     people = [matching.Candidate(c, 1, "technical", free) for c in "abcde"]
     result = matching.match(people)
     summary = round_summary(7, result, sitting_out=2)
-    assert summary == "Round 7: 1 pair(s), 1 trio(s), 0 waiting, 2 sitting out."
+    assert summary == "Round 7: 1 pair, 1 trio, 0 waiting, 2 sitting out."
 
 
 # --- feedback and the report -------------------------------------------------------------------
@@ -393,7 +393,7 @@ def test_the_report_card() -> None:
     fields = {f.name: f.value for f in report_card(stats).fields}
     assert fields == {
         "Rounds": "2",
-        "Groups": "4 (1 trios)",
+        "Groups": "4 (1 trio)",
         "Completion": "50% (1 of 2 confirmed)",
         "Average rubric scores": "depth 3.0",
         "Repeat rate": "25%",

@@ -113,7 +113,7 @@ async def test_a_round_of_five_makes_a_pair_and_a_trio_with_packets(mock_chat: C
     """Five opted in: one pair and one trio, a private space each, packets to interviewers."""
     people = await _five(mock_chat)
     reply = await mock_chat.run("/mock round now", as_=mock_chat.admin)
-    assert reply.card and reply.card.body.startswith("Round 1: 1 pair(s), 1 trio(s), 0 waiting")
+    assert reply.card and reply.card.body.startswith("Round 1: 1 pair, 1 trio, 0 waiting")
     groups = [g for op, g in mock_chat.platform.log if op == "group"]
     assert len(groups) == 2
     intros = [
@@ -180,7 +180,7 @@ async def test_skip_pause_and_block(mock_chat: Chat) -> None:
     await mock_chat.run("/mock block @dan", as_=cat)
     reply = await mock_chat.run("/mock round now", as_=mock_chat.admin)
     assert reply.card and "2 sitting out" in reply.card.body
-    assert "1 pair(s), 0 trio(s)" in reply.card.body
+    assert "1 pair, 0 trios" in reply.card.body
     partner_of_cat = [g for op, g in mock_chat.platform.log if op == "group"]
     assert all("dan" not in g or "cat" not in g for g in partner_of_cat)
     second = await mock_chat.run("/mock round now", as_=mock_chat.admin)
@@ -193,7 +193,7 @@ async def test_odd_one_out_is_told_not_dropped(mock_chat: Chat) -> None:
     """Alone in a round: a private note says why, and they stay opted in."""
     await _join(mock_chat, mock_chat.alice)
     reply = await mock_chat.run("/mock round now", as_=mock_chat.admin)
-    assert reply.card and "0 pair(s), 0 trio(s), 1 waiting" in reply.card.body
+    assert reply.card and "0 pairs, 0 trios, 1 waiting" in reply.card.body
     (note,) = _dms(mock_chat, mock_chat.alice)
     assert "nobody else opted in this round" in note.card.body
 
@@ -233,7 +233,7 @@ async def test_follow_up_re_ask_feedback_points_and_report(mock_chat: Chat) -> N
     assert len([m for m in _dms(mock_chat, mock_chat.bob) if "happen" in m.card.title]) == 2
     assert len([m for m in _dms(mock_chat, mock_chat.alice) if "happen" in m.card.title]) == 1
     yes = await mock_chat.press(ask_alice[0], 1, as_=mock_chat.alice)
-    assert yes.card and yes.card.title == "Great: +20 points"
+    assert yes.card and yes.card.title == "Thanks: noted"  # the points wait for Bob's yes
     form = await mock_chat.press(yes.card, 1, as_=mock_chat.alice)
     assert form.form is not None
     dims = form.form.fields[0].label
@@ -254,13 +254,16 @@ async def test_follow_up_re_ask_feedback_points_and_report(mock_chat: Chat) -> N
     (feedback,) = [m for m in _dms(mock_chat, mock_chat.bob) if "Feedback from" in m.card.title]
     assert "Ask clarifying questions" in " ".join(f.value for f in feedback.card.fields)
     assert not [m for m in _dms(mock_chat, mock_chat.alice) if "Feedback from" in m.card.title]
+    ask_bob = [m for m in _dms(mock_chat, mock_chat.bob) if "happen" in m.card.title]
+    bob_yes = await mock_chat.press(ask_bob[-1], 1, as_=mock_chat.bob)
+    assert bob_yes.card and bob_yes.card.title == "Great: +20 points"
     board = await mock_chat.run("/leaderboard all", as_=mock_chat.alice)
     assert board.card and "**Alice**: 30 pts" in board.card.body  # 20 completed + 10 feedback
     report = await mock_chat.run("/mock report", as_=mock_chat.admin)
     assert report.card is not None
     fields = {f.name: f.value for f in report.card.fields}
     assert fields["Rounds"] == "1"
-    assert fields["Completion"] == "50% (1 of 2 confirmed)"
+    assert fields["Completion"] == "100% (2 of 2 confirmed)"
     assert fields["Average rubric scores"].startswith("correctness 3.0")
 
 
@@ -279,7 +282,7 @@ async def test_three_missed_sessions_pause_the_member(mock_chat: Chat) -> None:
     status = await mock_chat.run("/mock status", as_=mock_chat.alice)
     assert status.card and "paused" in status.card.fields[1].value
     reply = await mock_chat.run("/mock round now", as_=mock_chat.admin)
-    assert reply.card and "0 pair(s)" in reply.card.body
+    assert reply.card and "0 pairs" in reply.card.body
 
 
 async def test_scheduled_rounds_with_a_notice_the_day_before(mock_chat: Chat) -> None:

@@ -25,6 +25,8 @@ from bot.chat import (
     Reply,
     Style,
     Tone,
+    clip,
+    plural,
 )
 from bot.context import Context, workspace_tz
 from bot.features.mocks.groups import MockGroup, display_names, dm, load_group
@@ -127,6 +129,7 @@ async def on_action(ctx: Context, action: Action) -> Reply:
     group_id, answer = int(match.group(1)), match.group(2)
     ref = action.member.ref
     async with ctx.engine.begin() as conn:
+        await _lock(conn, group_id)  # partners answering at once are counted one after another
         group = await load_group(conn, group_id)
         checkin = await _checkin(conn, group_id, ref.user_id)
         if group is None or checkin is None or not _in_workspace(group, ref):
@@ -135,13 +138,25 @@ async def on_action(ctx: Context, action: Action) -> Reply:
             return await _open_feedback(conn, group_id, ref.user_id, answered=checkin.answer)
         if checkin.answer in ("yes", "no"):
             return Reply.text("You already answered; thanks.")
-        missed = await _record_answer(ctx, conn, group_id=group_id, ref=ref, answer=answer)
+        said = await _record_answer(ctx, conn, group=group, ref=ref, answer=answer)
+        names = await display_names(conn, group.platform, group.workspace_id, group.members)
     if answer == "notyet":
         await _ask_again_later(ctx, group_id, ref)
         return Reply.text("No problem: I'll ask again in two days.")
     if answer == "no":
-        return _missed_reply(missed)
-    return _completed_reply(group_id)
+        return _missed_reply(said.missed)
+    for user in said.paid:
+        if user != ref.user_id:  # they confirmed first and were waiting for this
+            await dm(ctx, group.ref(user), _confirmed_card(names[ref.user_id]))
+    return _completed_reply(group, ref.user_id, said, names)
+
+
+async def _lock(conn: AsyncConnection, group_id: int) -> None:
+    """Hold the group's row until commit (PostgreSQL; SQLite's writers already queue), so
+    two partners confirming at the same moment each see the other's answer or come after it."""
+    await conn.execute(
+        select(mock_groups.c.id).where(mock_groups.c.id == group_id).with_for_update()
+    )
 
 
 def _in_workspace(group: MockGroup, ref: MemberRef) -> bool:
@@ -171,33 +186,68 @@ async def _open_feedback(
     return Reply(form=_feedback_form(group_id, kind or "technical"))
 
 
+@dataclass(frozen=True)
+class Answered:
+    """What a check-in answer did."""
+
+    missed: int = 0  # after a no: sessions missed in a row
+    paid: tuple[str, ...] = ()  # after a yes: members given the session's points just now
+    confirmed: tuple[str, ...] = ()  # after a yes: partners who had said yes before
+    declined: tuple[str, ...] = ()  # after a yes: partners who said it did not happen
+
+
 async def _record_answer(
-    ctx: Context, conn: AsyncConnection, *, group_id: int, ref: MemberRef, answer: str
-) -> int:
-    """Save the answer. Yes earns points and clears missed sessions; no counts one, and
-    pauses the member at MISSED_TO_PAUSE. Returns the missed sessions in a row after a no."""
+    ctx: Context, conn: AsyncConnection, *, group: MockGroup, ref: MemberRef, answer: str
+) -> Answered:
+    """Save the answer. A no counts a missed session, and pauses the member at
+    MISSED_TO_PAUSE. A yes clears missed sessions; the points come when a partner confirms
+    too: the second yes pays both, and in a trio a third yes pays its own sender."""
     await conn.execute(
         update(mock_checkins)
-        .where(mock_checkins.c.group_id == group_id, mock_checkins.c.user_id == ref.user_id)
+        .where(mock_checkins.c.group_id == group.id, mock_checkins.c.user_id == ref.user_id)
         .values(answer=answer)
     )
     where = [*sql.of_workspace(mock_profiles, ref), mock_profiles.c.user_id == ref.user_id]
-    if answer == "yes":
-        await conn.execute(update(mock_profiles).where(*where).values(missed_in_row=0))
-        tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
-        await sql.add_score(
-            conn, member=ref, topic="mock", at=ctx.clock.now(), tz=tz, points=scoring.MOCK_COMPLETED
+    if answer == "no":
+        await conn.execute(
+            update(mock_profiles)
+            .where(*where)
+            .values(missed_in_row=mock_profiles.c.missed_in_row + 1)
         )
-        return 0
-    if answer != "no":
-        return 0
-    await conn.execute(
-        update(mock_profiles).where(*where).values(missed_in_row=mock_profiles.c.missed_in_row + 1)
+        missed = int(await conn.scalar(select(mock_profiles.c.missed_in_row).where(*where)) or 0)
+        if pauses_after(missed):
+            await conn.execute(update(mock_profiles).where(*where).values(active=False))
+        return Answered(missed=missed)
+    if answer != "yes":
+        return Answered()
+    await conn.execute(update(mock_profiles).where(*where).values(missed_in_row=0))
+    others = dict(
+        (
+            await conn.execute(
+                select(mock_checkins.c.user_id, mock_checkins.c.answer).where(
+                    mock_checkins.c.group_id == group.id, mock_checkins.c.user_id != ref.user_id
+                )
+            )
+        ).all()
     )
-    missed = int(await conn.scalar(select(mock_profiles.c.missed_in_row).where(*where)) or 0)
-    if pauses_after(missed):
-        await conn.execute(update(mock_profiles).where(*where).values(active=False))
-    return missed
+    confirmed = [user for user, said in others.items() if said == "yes"]
+    paid: tuple[str, ...] = ()  # nobody before this yes: the points wait for a partner's
+    if len(confirmed) == 1:  # the second yes: both are paid, the first one waited for it
+        paid = (ref.user_id, confirmed[0])
+    elif confirmed:  # a trio's third yes: the others were paid at the second
+        paid = (ref.user_id,)
+    tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
+    for user in paid:
+        await sql.add_score(
+            conn,
+            member=group.ref(user),
+            topic="mock",
+            at=ctx.clock.now(),
+            tz=tz,
+            points=scoring.MOCK_COMPLETED,
+        )
+    declined = tuple(user for user, said in others.items() if said == "no")
+    return Answered(paid=paid, confirmed=tuple(confirmed), declined=declined)
 
 
 async def _ask_again_later(ctx: Context, group_id: int, ref: MemberRef) -> None:
@@ -220,14 +270,41 @@ def _missed_reply(missed: int) -> Reply:
     return Reply.text("Thanks for saying; I hope the next one works out.")
 
 
-def _completed_reply(group_id: int) -> Reply:
+def _completed_reply(
+    group: MockGroup, user_id: str, said: Answered, names: Mapping[str, str]
+) -> Reply:
+    """After a yes: the points if a partner had confirmed too, else when they will come."""
+    points = scoring.MOCK_COMPLETED
+    if user_id in said.paid:
+        title = f"Great: +{points} points"
+        confirmed = " and ".join(names[p] for p in said.confirmed)
+        body = f"{confirmed} confirmed too, so the {points} points are yours."
+    elif said.declined:
+        title = "Thanks: noted"
+        body = (
+            f"{' and '.join(names[p] for p in said.declined)} said it did not happen, so there "
+            f"are no points for this one: the {points} points need both partners to confirm."
+        )
+    else:
+        title = "Thanks: noted"
+        partners = " or ".join(names[p] for p in group.partners_of(user_id))
+        body = f"Your {points} points come as soon as {partners} confirms it happened too."
     return Reply(
         card=Card(
-            title="Great: +20 points",
-            body="Give your partner feedback with the rubric: it's the most useful part.",
-            buttons=(Button("Give feedback", f"mock:{group_id}:feedback", Style.PRIMARY),),
+            title=title,
+            body=body + " Give your partner feedback with the rubric: it's the most useful part.",
+            buttons=(Button("Give feedback", f"mock:{group.id}:feedback", Style.PRIMARY),),
             tone=Tone.GOOD,
         )
+    )
+
+
+def _confirmed_card(name: str) -> Card:
+    """To a member who confirmed first, once a partner confirms too."""
+    return Card(
+        title=f"Mock interview confirmed: +{scoring.MOCK_COMPLETED} points",
+        body=f"{name} confirmed it happened too. Thanks for practising together.",
+        tone=Tone.GOOD,
     )
 
 
@@ -242,7 +319,7 @@ def _feedback_form(group_id: int, kind: str) -> Form:
         fields=(
             FormField(
                 "scores",
-                f"Scores 1-4 for: {', '.join(dims)}"[:45],
+                clip(f"Scores 1-4 for: {', '.join(dims)}", 45),
                 multiline=False,
                 max_length=40,
                 placeholder=" ".join("3" for _ in dims),
@@ -450,7 +527,7 @@ def report_card(stats: MockStats) -> Card:
         title="Mock interviews report",
         fields=(
             Field("Rounds", str(stats.rounds)),
-            Field("Groups", f"{stats.groups} ({stats.trios} trios)"),
+            Field("Groups", f"{stats.groups} ({plural(stats.trios, 'trio')})"),
             Field("Completion", completion(stats.answers)),
             Field("Average rubric scores", average_scores(stats.scores)),
             Field("Repeat rate", repeat_rate),

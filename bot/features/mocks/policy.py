@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from bot import matching
-from bot.timespec import expand, parse_availability
+from bot.features.mocks import availability
+from bot.timespec import expand
 from questions.schema import BehaviouralItem, Item, ScenarioItem
 
 MISSED_TO_PAUSE = 3  # sessions missed in a row before a member's mocks pause themselves
@@ -121,7 +122,7 @@ def pauses_after(missed_in_row: int) -> bool:
 
 def candidate_of(profile: Profile, start: datetime) -> matching.Candidate:
     """The profile as the matcher sees it: availability in the week from ``start``."""
-    windows = expand(parse_availability(profile.availability), profile.timezone, start)
+    windows = expand(availability.parse(profile.availability), profile.timezone, start)
     return matching.Candidate(
         id=profile.user_id,
         level=matching.LEVELS.index(profile.level),

@@ -9,14 +9,15 @@ from datetime import date
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat import Card, Field, Form, FormField, FormSubmit, MemberRef, Reply, Tone
+from bot.chat import Card, Field, Form, FormField, FormSubmit, MemberRef, Reply, Tone, plural
 from bot.context import Context, workspace_tz
+from bot.features.mocks import availability as free_time
 from bot.features.mocks.groups import display_names, groups_of
-from bot.features.mocks.policy import Profile, round_job_id
+from bot.features.mocks.policy import MISSED_TO_PAUSE, Profile, round_job_id
 from bot.handlers import CommandError, Invocation
 from bot.store import sql
 from bot.store.schema import mock_blocks, mock_profiles
-from bot.timespec import SpecError, parse_availability, parse_timezone
+from bot.timespec import SpecError, parse_timezone
 
 ROUND_FORM = "mock:join"  # the opt-in form
 
@@ -55,7 +56,7 @@ async def join_command(ctx: Context, inv: Invocation) -> Reply:
                     "availability",
                     "When you are free (your time)",
                     max_length=300,
-                    placeholder="weekday evenings, weekend mornings, sat 10:00-12:00",
+                    placeholder="weekday evenings, sat 10-12, mon-fri 18:00-21:00",
                 ),
                 FormField(
                     "cadence",
@@ -88,9 +89,7 @@ def _profile_values(values: Mapping[str, str], default_tz: str) -> dict[str, str
             problems.append(f"time zone: {exc}")
     availability = ""
     try:
-        availability = ", ".join(
-            w.text() for w in parse_availability(values.get("availability", ""))
-        )
+        availability = free_time.normalise(values.get("availability", ""))
     except SpecError as exc:
         problems.append(f"availability: {exc}")
     cadence = values.get("cadence", "").strip().lower() or "weekly"
@@ -195,9 +194,31 @@ async def _profile(conn: AsyncConnection, ref: MemberRef) -> Profile | None:
 
 async def _require_profile(conn: AsyncConnection, ref: MemberRef) -> Profile:
     profile = await _profile(conn, ref)
-    if profile is None or not profile.active:
+    if profile is None:
         raise CommandError("You have not opted in. `/mock join` sets up your profile.")
+    if not profile.active:
+        raise CommandError(_stopped(profile))
     return profile
+
+
+def _stopped(profile: Profile) -> str:
+    """Why an inactive member takes no part: they left, or missed sessions paused them."""
+    if profile.missed_in_row >= MISSED_TO_PAUSE:
+        missed = plural(profile.missed_in_row, "missed session")
+        return f"Your mock interviews are paused after {missed} in a row. `/mock join` resumes."
+    return "You have left mock interviews. `/mock join` brings you back any time."
+
+
+def _state(profile: Profile, today: date) -> str:
+    """Where the member stands: left, paused (why, until when), or taking part."""
+    if not profile.active:
+        return _stopped(profile)
+    state = "Taking part"
+    if profile.paused_until is not None and profile.paused_until > today:
+        state = f"Paused until {profile.paused_until.isoformat()}: no pairing before then"
+    if profile.skip_next:
+        state += "; sitting out the next round"
+    return state + "."
 
 
 async def _set(ctx: Context, ref: MemberRef, **values: object) -> None:
@@ -264,13 +285,10 @@ async def status_command(ctx: Context, inv: Invocation) -> Reply:
         past = await groups_of(conn, ref, limit=5)
         others = {m for g in past for m in g.partners_of(ref.user_id)}
         names = await display_names(conn, ref.platform, ref.workspace_id, list(others))
+        tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
     if profile is None:
         return Reply.text("You have not opted in. `/mock join` sets up your profile.")
-    state = "active" if profile.active else "paused (missed sessions) or left"
-    if profile.paused_until is not None:
-        state = f"paused until {profile.paused_until.isoformat()}"
-    if profile.skip_next:
-        state += ", skipping the next round"
+    state = _state(profile, ctx.clock.now().astimezone(tz).date())
     nxt = ctx.jobs.next_run(round_job_id(ref.platform, ref.workspace_id))
     history = (
         "\n".join(
@@ -321,7 +339,7 @@ async def why_command(ctx: Context, inv: Invocation) -> Reply:
         met = (
             "you have not met in a mock before"
             if r["met_rounds_ago"] is None
-            else f"you last met {r['met_rounds_ago']} round(s) ago"
+            else f"you last met {plural(r['met_rounds_ago'], 'round')} ago"
         )
         lines.append(
             f"**{names[other]}**: {hours} h {minutes} min of common free time this "
@@ -329,7 +347,8 @@ async def why_command(ctx: Context, inv: Invocation) -> Reply:
         )
     return Reply(
         card=Card(
-            title=f"Why your partner(s) in round {group.round_id}",
+            title=f"Why your {'partner' if len(lines) == 1 else 'partners'} in round "
+            f"{group.round_id}",
             body="\n".join(lines),
             tone=Tone.INFO,
         )

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, matching
-from bot.chat import Card, Field, MemberRef, Place, Tone
+from bot.chat import Card, Field, MemberRef, Place, Tone, clip
 from bot.claims import is_done, record_done, step_once
 from bot.context import Context
 from bot.features.mocks import policy
@@ -348,11 +348,14 @@ def _notes(item: Item) -> str:
 
 def _packet_card(candidate_name: str, profile: Profile, items: Sequence[Item]) -> Card:
     rubric = rubrics()[policy.packet_kind(profile.focus, items)]
-    fields = [Field(f"{n}. {item.prompt}", _notes(item)[:1000]) for n, item in enumerate(items, 1)]
+    # Notes are cut (at a word) so three questions and the rubric fit one Discord message.
+    fields = [
+        Field(f"{n}. {item.prompt}", clip(_notes(item), 1000)) for n, item in enumerate(items, 1)
+    ]
     fields.append(
         Field(
             f"Rubric: {rubric.title} (score 1–4 each)",
-            "\n".join(f"• {d.name}: 4 = {d.excellent}" for d in rubric.dimensions)[:1000],
+            clip("\n".join(f"• {d.name}: 4 = {d.excellent}" for d in rubric.dimensions), 1000),
         )
     )
     return Card(

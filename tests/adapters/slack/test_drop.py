@@ -85,6 +85,8 @@ async def test_open_drop_with_modal_thread_and_votes(slack: SlackChat, fake: Fak
     await slack.react(alice, as_=BOB)
     board = await slack.command("leaderboard", as_=ADMIN)
     assert "*alice*: 7 pts" in board.text and "*bob*: 5 pts" in board.text
+    yours = await slack.fake.next_call("respond")  # the asker's own place, to them alone
+    assert yours.args["response_type"] == "ephemeral" and "not on this board" in yours.text
     await slack.react(alice, as_=BOB, added=False)
     board = await slack.command("leaderboard", as_=ADMIN)
     assert "*alice*: 5 pts" in board.text

@@ -17,7 +17,7 @@ async def test_import_reads_the_pack_shared_in_the_channel(
     """An admin shares the pack in the channel, then `/prep questions import` imports it."""
     fake.share("good.yaml", PACK.read_bytes(), user=ADMIN, channel=CHANNEL)
     reply = await chat.command("questions import", as_=ADMIN)
-    assert "Imported 2 new and updated 0 question(s) from good.yaml" in reply.text
+    assert "Imported 2 new and updated 0 questions from good.yaml" in reply.text
     (listed,) = fake.of("files.list")
     assert (listed.args["channel"], listed.args["user"]) == (CHANNEL, ADMIN)
 
