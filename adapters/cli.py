@@ -7,6 +7,7 @@ platform's SDK is imported only when that platform runs.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 try:
@@ -16,7 +17,6 @@ try:
     import importlib
     import io
     import json
-    import logging
     import os
     from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
     from datetime import UTC, datetime
@@ -242,6 +242,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 2
+    # `docker stop` and systemd send SIGTERM: stop as Ctrl-C does, so the clean-up runs
+    # (requests in flight finish, this instance's claims are handed over at once).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if discord_token:
         try:
             return asyncio.run(_run_discord(settings))
@@ -468,6 +471,61 @@ def cmd_questions_export(args: argparse.Namespace) -> int:
     return asyncio.run(_with_app(_settings(args), work))
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running bot's /healthz (for Docker's HEALTHCHECK): 0 when healthy, else 1."""
+    from adapters.service import ServiceSettings
+
+    port = args.port or ServiceSettings().http_port
+    if not port:
+        print(
+            "studybot health: STUDYBOT_HTTP_PORT is not set, so there is no health server to "
+            "ask. Set it where the bot runs and here (the Docker image sets 8080), or give "
+            "--port.",
+            file=sys.stderr,
+        )
+        return 1
+    import urllib.error
+    import urllib.request
+
+    url = f"http://{args.host}:{port}/healthz"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    try:
+        with opener.open(url, timeout=args.timeout) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        print(f"studybot health: nothing answers at {url} ({reason}).", file=sys.stderr)
+        return 1
+    print(_health_summary(status, body))
+    return 0 if status == 200 else 1
+
+
+def _health_summary(status: int, body: bytes) -> str:
+    try:
+        report = json.loads(body)
+        parts = [
+            f"{part}: " + ("ok" if report[part]["ok"] else report[part]["problem"])
+            for part in ("store", "platform")
+        ]
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {status}: not a studybot health report"
+    return f"{'healthy' if status == 200 else 'unhealthy'} ({status}); " + "; ".join(parts)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from adapters.backup import BackupError, backup
+
+    settings = _settings(args)
+    try:
+        print(backup(settings.database_url, args.path))
+    except BackupError as exc:
+        print(f"studybot backup: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as installed
@@ -516,6 +574,21 @@ def parser() -> argparse.ArgumentParser:
     mig.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
     mig.set_defaults(func=cmd_migrate)
 
+    health = sub.add_parser(
+        "health", help="ask the running bot's /healthz: exit 0 when healthy (Docker HEALTHCHECK)"
+    )
+    health.add_argument("--host", default="127.0.0.1", help="where the bot runs (default here)")
+    health.add_argument("--port", type=int, help="its health port (default STUDYBOT_HTTP_PORT)")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    health.set_defaults(func=cmd_health)
+
+    back = sub.add_parser(
+        "backup", help="copy the database to a new file while the bot runs (SQLite; pg_dump)"
+    )
+    back.add_argument("path", type=Path, help="the backup file to create (never overwritten)")
+    back.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
+    back.set_defaults(func=cmd_backup)
+
     questions = sub.add_parser("questions", help="work with question files")
     qsub = questions.add_subparsers(dest="questions_command", required=True)
     validate = qsub.add_parser("validate", help="check files (default: the shipped bank)")
@@ -552,6 +625,7 @@ def _settings_problem(exc: ValidationError) -> str:
             "int_parsing": "expected a whole number",
             "bool_parsing": "expected true or false",
             "greater_than_equal": f"expected at least {error.get('ctx', {}).get('ge')}",
+            "less_than_equal": f"expected at most {error.get('ctx', {}).get('le')}",
         }.get(error["type"], error["msg"])
         secret = any(word in name for word in ("TOKEN", "SECRET", "PASSWORD"))
         value = "not valid" if secret else f"{error.get('input')!r}"
@@ -559,7 +633,11 @@ def _settings_problem(exc: ValidationError) -> str:
     return " ".join(lines)
 
 
-def _log_level(settings: Settings) -> str:
+def _log_level(settings: Settings, *, platform: bool = False) -> str:
+    """STUDYBOT_LOG_LEVEL; unset: INFO on a platform, WARNING in the console (whose screen
+    log lines would clutter) and for the other commands."""
+    if "log_level" not in settings.model_fields_set:
+        return "INFO" if platform else "WARNING"
     level = settings.log_level.strip().upper()
     if level not in LOG_LEVELS:
         raise Refusal(
@@ -567,6 +645,41 @@ def _log_level(settings: Settings) -> str:
             f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}."
         )
     return level
+
+
+def _logging(args: argparse.Namespace, settings: Settings) -> None:
+    """Log lines on standard error, in STUDYBOT_LOG_FORMAT, with every secret hidden."""
+    from pydantic import ValidationError
+
+    from adapters.service import LOG_FORMATS, ServiceSettings, configure_logging
+    from adapters.settings import DiscordSettings, SlackSettings
+
+    try:
+        discord, slack = DiscordSettings(), SlackSettings()
+    except ValidationError:  # reported by the command that reads them (run), not here
+        discord, slack = DiscordSettings.model_construct(), SlackSettings.model_construct()
+    secrets = [discord.token, slack.bot_token, slack.app_token, slack.signing_secret]
+    on_platform = (
+        args.func is cmd_run and not args.console and any(s.get_secret_value() for s in secrets[:2])
+    )
+    log_format = ServiceSettings().log_format.strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise Refusal(
+            f"STUDYBOT_LOG_FORMAT is {ServiceSettings().log_format!r}; use text (plain lines, "
+            "the default) or json (one JSON object a line, for log shippers)."
+        )
+    hidden = [s.get_secret_value() for s in secrets] + [_db_password(settings.database_url)]
+    configure_logging(_log_level(settings, platform=on_platform), log_format, secrets=hidden)
+
+
+def _db_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password or ""
+    except ArgumentError:
+        return ""
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -583,11 +696,16 @@ def _command(args: argparse.Namespace) -> int:
     from bot.config import Settings
 
     try:
-        level = _log_level(Settings())
-        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        _logging(args, Settings())
         result: int = args.func(args)
     except ValidationError as exc:
-        if exc.title not in ("Settings", "DiscordSettings", "SlackSettings", "ConsoleSettings"):
+        if exc.title not in (
+            "Settings",
+            "DiscordSettings",
+            "SlackSettings",
+            "ConsoleSettings",
+            "ServiceSettings",
+        ):
             raise
         raise Refusal(_settings_problem(exc)) from None
     return result
