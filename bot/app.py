@@ -146,7 +146,7 @@ async def build_app(
             changed = await bank.sync_shipped_if_changed(conn, now=clock.now())
         else:
             changed = await bank.sync_shipped(conn, items, now=clock.now())
-    log.info("bank: %s", "unchanged" if changed is None else f"{changed} question(s) synced")
+    log.info("bank: %s", "unchanged" if changed is None else f"{changed} questions synced")
     wired = features or registry.default()
     grace = timedelta(minutes=settings.grace_minutes)
     jobs = Jobs(driver or APSchedulerDriver(clock=clock, grace=grace), registry=wired)

@@ -120,22 +120,22 @@ def read_pack(text: str) -> Attachment:
     """The file at ``text`` as an upload, if it is a readable pack (.yaml, .yml or .csv)."""
     if not text.lower().endswith(PACK_SUFFIXES):
         raise PackPathError(
-            f"`{shorten(text, 80)}` is not a pack: packs are .yaml, .yml or .csv files, "
+            f"`{shorten(text, 240)}` is not a pack: packs are .yaml, .yml or .csv files, "
             "e.g. `/questions import ./pack.yaml`."
         )
     try:
         path = Path(text).expanduser()
         if not path.is_file():
-            raise PackPathError(f"`{shorten(text, 80)}`: no such file. Check the path.")
+            raise PackPathError(f"`{shorten(text, 240)}`: no such file. Check the path.")
         if path.stat().st_size > MAX_PACK_BYTES:
             raise PackPathError(
-                f"`{shorten(text, 80)}` is larger than {MAX_PACK_BYTES // 1024 // 1024} MB; "
+                f"`{shorten(text, 240)}` is larger than {MAX_PACK_BYTES // 1024 // 1024} MB; "
                 "split it into smaller packs."
             )
         return Attachment(path.name, path.read_bytes())
     except (OSError, RuntimeError) as exc:  # unreadable, a name too long, an unknown ~user
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise PackPathError(f"Cannot read `{shorten(text, 80)}`: {reason}.") from None
+        raise PackPathError(f"Cannot read `{shorten(text, 240)}`: {reason}.") from None
 
 
 def _again(interactive: bool) -> str:

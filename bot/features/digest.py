@@ -159,9 +159,10 @@ async def post_weekly(ctx: Context, *, place: Place, due: datetime) -> str:
         reward = await _reward(conn, place)
     if not top:
         return "empty"  # a quiet week: no digest rather than an empty one
+    ranks = leaderboard.places([(points, correct) for _u, _n, points, _a, correct in top])
     lines = [
-        f"{leaderboard.MEDALS[i] if i < 3 else f'{i + 1}.'} **{name}**: {points} pts"
-        for i, (_user, name, points, _answered, _correct) in enumerate(top)
+        f"{leaderboard.place_label(place)} **{name}**: {leaderboard.pts(points)}"
+        for place, (_user, name, points, _answered, _correct) in zip(ranks, top, strict=True)
     ]
     fields = [_hardest_field(hardest)] if hardest is not None else []
     if keepers:

@@ -31,8 +31,8 @@ async def home_card(ctx: Context, member: Member) -> Card:
         stats = "No answers yet: answer a question drop or try `/quiz` to start."
     else:
         stats = (
-            f"#{mine[0]} on the board with {mine[1]} pts · {row['answered']} answered, "
-            f"{row['correct']} right"
+            f"#{mine[0]} on the board with {leaderboard.pts(mine[1])} · "
+            f"{leaderboard.tally(row['answered'], row['correct'])}"
         )
     return Card(
         title=f"studybot · {member.display_name}",

@@ -20,6 +20,7 @@ from bot.chat import (
     Reply,
     Style,
     Tone,
+    plural,
 )
 from bot.context import Context
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation
@@ -87,7 +88,7 @@ async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
         workspace_id=ref.workspace_id,
     )
     return Reply.text(
-        f"I will send you a direct message in {minutes} minute(s), at {when:%H:%M} UTC."
+        f"I will send you a direct message in {plural(minutes, 'minute')}, at {when:%H:%M} UTC."
     )
 
 
@@ -101,7 +102,12 @@ async def on_timer(ctx: Context, payload: Mapping[str, object]) -> None:
 FEATURE = Feature(
     "ping",
     commands=(
-        CommandSpec("ping", "Check that studybot answers, and that its timers run", ping_command),
+        CommandSpec(
+            "ping",
+            "Check that studybot answers, and that its timers run",
+            ping_command,
+            example="/ping",
+        ),
     ),
     actions={PREFIX: on_action},
     forms={PREFIX: on_form},

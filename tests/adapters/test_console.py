@@ -176,7 +176,7 @@ async def test_questions_import_takes_a_path(tmp_path: Path) -> None:
     """In the console, `/questions import PATH` uploads the named file."""
     pack = Path(__file__).parent.parent / "data" / "packs" / "good.csv"
     out = await _session(f"/questions import {pack}\n/questions list statistics\n", tmp_path)
-    assert "Imported 2 new and updated 0 question(s) from good.csv" in out
+    assert "Imported 2 new and updated 0 questions from good.csv" in out
     assert "acme-csv-median" in out
 
 
@@ -201,7 +201,7 @@ def test_progress_after_a_few_simulated_days(tmp_path: Path) -> None:
     assert png.exists() and png.read_bytes().startswith(b"\x89PNG")
     assert f"mastery.png saved to {png}" in out.replace("\n", "")
     assert (tmp_path / "files" / "studybot-my-data.json").exists()
-    assert "record(s) about you were deleted" in out
+    assert "about you deleted" in out
 
 
 def test_mock_round_check_in_and_feedback_in_the_console(tmp_path: Path) -> None:
@@ -221,7 +221,7 @@ def test_mock_round_check_in_and_feedback_in_the_console(tmp_path: Path) -> None
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert out.count("You're in: mid, technical, weekly") == 5
-    assert "Round 1: 1 pair(s), 1 trio(s), 0 waiting" in out
+    assert "Round 1: 1 pair, 1 trio, 0 waiting" in out
     assert out.count("private group for") == 2
     assert out.count("Your interviewer packet for") == 5
     assert "Did your mock interview happen?" in out
@@ -236,7 +236,7 @@ def test_ping_button_form_and_timer_in_the_console(tmp_path: Path) -> None:
     result = _studybot("run", "--sim-clock", "--db", str(tmp_path / "ping.db"), script=script)
     assert result.returncode == 0, result.stderr
     assert "Pong" in result.stdout
-    assert "direct message in 5 minute(s)" in result.stdout
+    assert "direct message in 5 minutes" in result.stdout
     assert "Pong, later" in result.stdout
 
 
@@ -247,7 +247,7 @@ async def test_the_same_question_twice_shows_two_orders_each_revealed_right(
     letter is the one that drop showed it under."""
     drop = "/drop now kind:choice topic:evaluation\n"
     out = await _session(f"{drop}/reveal\n{drop}/reveal\n", tmp_path)
-    cards = out.split("Question drop · evaluation")[1:]
+    cards = re.split(r"Question drop #\d+ · evaluation", out)[1:]
     assert len(cards) >= 2
     orders = [re.findall(r"\b[A-D]\. ([A-Z][^│\n]*?)\s*│", card)[:4] for card in cards[:2]]
     assert orders[0] != orders[1] and sorted(orders[0]) == sorted(orders[1])

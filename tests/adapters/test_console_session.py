@@ -71,7 +71,7 @@ def _said(out: str) -> str:
 async def test_press_names_the_card_and_button_it_answered(tmp_path: Path) -> None:
     out = await _session("/drop now kind:choice\nas alice\npress 2\n", tmp_path)
     said = _said(out)
-    assert "You pressed 2 (B) on m1, “Question drop ·" in said
+    assert "You pressed 2 (B) on m1, “Question drop #1 ·" in said
     assert "Locked in: B" in said
     assert "newest of" not in said  # one card with buttons: nothing to choose between
 

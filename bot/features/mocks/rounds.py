@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import matching
-from bot.chat import Card, Place, Reply, Tone
+from bot.chat import Card, Place, Reply, Tone, plural
 from bot.claims import LEASE, renew, settle, step_once
 from bot.context import Context, workspace_tz
 from bot.features.mocks import policy
@@ -170,7 +170,7 @@ def round_summary(round_no: int, result: matching.Matching, *, sitting_out: int)
     """One line for the admin and the mock channel: groups made, who waits, who sat out."""
     trios = sum(1 for g in result.groups if g.observer)
     return (
-        f"Round {round_no}: {len(result.groups) - trios} pair(s), {trios} trio(s), "
+        f"Round {round_no}: {plural(len(result.groups) - trios, 'pair')}, {plural(trios, 'trio')}, "
         f"{len(result.unmatched)} waiting, {sitting_out} sitting out."
     )
 
