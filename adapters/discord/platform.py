@@ -12,6 +12,7 @@ import discord
 
 from adapters.discord import render
 from bot.chat import Card, MemberRef, Place
+from bot.outbox import Limits
 from bot.ports import PlatformError
 
 PLATFORM = "discord"
@@ -56,6 +57,9 @@ def writable_channel(guild: discord.Guild) -> discord.TextChannel | None:
 
 class DiscordPlatform:
     """Outbound calls through the client's REST session (no cache needed for channels)."""
+
+    # Discord: 50 requests a second in all, and about 5 messages per 5 s into one channel.
+    limits = Limits(per_second=50.0, per_channel=1.0, burst=5)
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client

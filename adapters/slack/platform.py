@@ -13,6 +13,7 @@ from adapters.settings import SlackSettings
 from adapters.slack import blocks
 from adapters.slack.inbound import PLATFORM
 from bot.chat import Card, MemberRef, Place
+from bot.outbox import Limits
 from bot.ports import Platform, PlatformError
 
 NOT_INVITED = "studybot is not in this channel: add it from the channel's details (Integrations)"
@@ -89,6 +90,10 @@ LOOK_BACK = 50  # recent messages read back to find a post that landed despite a
 
 class SlackPlatform:
     """Posts the core sends on its own (drops, reveals, threads, DMs) through the Web API."""
+
+    # Slack allows about one message a second per channel, with short bursts, and a few
+    # hundred calls a minute per method tier; the core's outbound queue paces to this.
+    limits = Limits(per_second=20.0, per_channel=1.0, burst=10)
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client

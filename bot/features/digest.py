@@ -18,6 +18,7 @@ from bot.context import Context, workspace_tz
 from bot.features import leaderboard
 from bot.features.drops import topic_name
 from bot.handlers import Feature, Planned
+from bot.outbox import background
 from bot.ports import PlatformError
 from bot.scheduler import cron_trigger
 from bot.scoring import Streak, alive
@@ -78,7 +79,8 @@ async def run(ctx: Context, place: Place, due: datetime) -> None:
     )
     if claim_id is None:
         return
-    status = await post_weekly(ctx, place=place, due=due)
+    with background():  # the digest waits behind reveals and everything members wait for
+        status = await post_weekly(ctx, place=place, due=due)
     async with ctx.engine.begin() as conn:
         await conn.execute(
             update(fires).where(fires.c.id == claim_id).values(status=status, lease_until=None)

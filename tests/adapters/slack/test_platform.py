@@ -58,15 +58,16 @@ async def test_reactions_use_slack_names(platform: SlackPlatform, fake: FakeSlac
 
 
 async def test_rate_limit_is_waited_out(platform: SlackPlatform, fake: FakeSlack) -> None:
-    """A 429 with Retry-After is retried once, by the core's Outbox; the post lands once."""
-    waited: list[float] = []
+    """A 429 with Retry-After is retried once, by the core's Outbox, after pausing that
+    channel for as long as Slack asked; the post lands once."""
+    now = [0.0]
 
     async def wait(seconds: float) -> None:
-        waited.append(seconds)
+        now[0] += seconds
 
-    fake.fail("chat.postMessage", 429, "ratelimited", **{"Retry-After": "0"})
-    ts = await Outbox(platform, sleep=wait).post(HERE, CARD)
-    assert waited == [0.0]
+    fake.fail("chat.postMessage", 429, "ratelimited", **{"Retry-After": "3"})
+    ts = await Outbox(platform, sleep=wait, clock=lambda: now[0]).post(HERE, CARD)
+    assert now[0] >= 3.0  # the pause Slack asked for was kept before the retry
     calls = fake.of("chat.postMessage")
     assert len(calls) == 2 and calls[1].result["ts"] == ts
 
@@ -141,4 +142,4 @@ async def test_a_post_that_did_not_land_is_sent_again(
 
     await Outbox(platform, sleep=wait).post(HERE, CARD, key="drop:8")
     assert len([c for c in fake.of("chat.postMessage") if c.result.get("ok")]) == 1
-    assert len(waited) == 1
+    assert [w for w in waited if w >= 0.5]  # one jittered back-off before the second try
