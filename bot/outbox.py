@@ -106,6 +106,14 @@ class Pacer:
         then."""
         bucket = self._bucket(channel)
         bucket.paused_until = max(bucket.paused_until, self.clock() + seconds)
+        # A 429 says the platform's real limit is tighter than ours: halve the global pace,
+        # then win it back a little with each call that goes through (AIMD).
+        overall = self._bucket(None)
+        overall.rate = max(1.0, overall.rate / 2)
+
+    def went_through(self) -> None:
+        overall = self._bucket(None)
+        overall.rate = min(self.limits.per_second, overall.rate + self.limits.per_second / 1000)
 
     @contextlib.asynccontextmanager
     async def turn(self, channel: str | None) -> AsyncIterator[None]:
@@ -183,7 +191,9 @@ class Outbox:
                 if self.pacer is None:
                     return await call()
                 async with self.pacer.turn(channel):
-                    return await call()
+                    result = await call()
+                self.pacer.went_through()
+                return result
             except QueueFull:
                 raise
             except PlatformError as exc:

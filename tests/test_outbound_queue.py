@@ -116,3 +116,36 @@ async def test_calls_in_flight_are_bounded() -> None:
     )
     await asyncio.gather(*(outbox.post(_place(f"c{i}"), CARD) for i in range(30)))
     assert platform.most <= 3 and len(platform.at) == 30
+
+
+class Strict(Recording):
+    """Allows ``allowed`` posts per second of the fake clock; above it, 429 Retry-After."""
+
+    def __init__(self, clock: Clock, allowed: int) -> None:
+        super().__init__(clock)
+        self.allowed = allowed
+        self.refused = 0
+
+    async def post(self, place: Place, card: Card, *, key: str | None = None) -> str:
+        second = int(self.clock())
+        if sum(1 for t, _ in self.at if int(t) == second) >= self.allowed:
+            self.refused += 1
+            raise PlatformError("429", retry_after=second + 1 - self.clock())
+        return await super().post(place, card, key=key)
+
+
+async def test_an_overloaded_platform_slows_the_queue_and_every_post_lands_once() -> None:
+    """The platform allows a fifth of what the queue was told: after the first 429s the
+    queue halves its pace until they stop, and every post lands exactly once."""
+    clock = Clock()
+    platform = Strict(clock, allowed=10)
+    outbox = Outbox(
+        platform,
+        sleep=clock.sleep,
+        clock=clock,
+        attempts=10,
+        limits=Limits(per_second=50, per_channel=1.0, burst=5),
+    )
+    await asyncio.gather(*(outbox.post(_place(f"c{i}"), CARD, key=f"drop:{i}") for i in range(200)))
+    assert len(platform.messages) == 200
+    assert platform.refused <= 0.1 * (200 + platform.refused)
