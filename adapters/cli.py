@@ -526,6 +526,67 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    from adapters.restore import RestoreError, restore
+
+    settings = _settings(args)
+    try:
+        print(restore(settings.database_url, args.path))
+    except RestoreError as exc:
+        print(f"studybot restore: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_export_workspace(args: argparse.Namespace) -> int:
+    from bot.store.transfer import TransferError, describe, export_workspace, parse_workspace
+
+    settings = _settings(args)
+    try:
+        platform, workspace_id = parse_workspace(args.workspace)
+        done = asyncio.run(
+            export_workspace(
+                settings.database_url, platform, workspace_id, args.file, now=datetime.now(UTC)
+            )
+        )
+    except TransferError as exc:
+        print(f"studybot export-workspace: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"exported {args.workspace} from {shown_url(settings.database_url)} to {args.file} "
+        f"(schema revision {done.revision}): {', '.join(describe(done.rows))}"
+    )
+    return 0
+
+
+def cmd_import_workspace(args: argparse.Namespace) -> int:
+    from bot.store.transfer import TransferError, import_workspace
+
+    settings = _settings(args)
+    try:
+        done = asyncio.run(import_workspace(settings.database_url, args.file, replace=args.replace))
+    except TransferError as exc:
+        print(f"studybot import-workspace: {exc}", file=sys.stderr)
+        return 1
+    where = shown_url(settings.database_url)
+    replaced = f", in place of the {done.replaced} rows it held" if done.replaced else ""
+    print(f"imported {done.platform}:{done.workspace_id} into {where}{replaced}:")
+    for table, count in done.rows.items():
+        if count:
+            moved = " (new ids)" if table in done.renumbered else ""
+            print(f"  {table:16} {count:7}{moved}")
+    if schedules := done.renumbered.get("schedules"):
+        pairs = ", ".join(f"#{old} is now #{new}" for old, new in sorted(schedules.items()))
+        print(f"Schedule numbers changed: {pairs}. /schedule commands take the new ones.")
+    if {"drops", "mock_groups"} & done.renumbered.keys():
+        print(
+            "Buttons on messages posted before the move (questions still open, mock interview "
+            "check-ins) no longer work, as their ids changed; reveals and the check-ins to "
+            "come are sent as usual."
+        )
+    return 0
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as installed
@@ -588,6 +649,31 @@ def parser() -> argparse.ArgumentParser:
     back.add_argument("path", type=Path, help="the backup file to create (never overwritten)")
     back.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
     back.set_defaults(func=cmd_backup)
+
+    rest = sub.add_parser(
+        "restore", help="put a SQLite backup in place of the database (the bot stopped)"
+    )
+    rest.add_argument("path", type=Path, help="the backup file (made by studybot backup)")
+    rest.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
+    rest.set_defaults(func=cmd_restore)
+
+    wexp = sub.add_parser(
+        "export-workspace", help="write one community's rows to a file (to move it elsewhere)"
+    )
+    wexp.add_argument("workspace", help="PLATFORM:ID, e.g. slack:T0123ABCD")
+    wexp.add_argument("file", type=Path, help="the file to create (JSON lines; never overwritten)")
+    wexp.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
+    wexp.set_defaults(func=cmd_export_workspace)
+
+    wimp = sub.add_parser(
+        "import-workspace", help="load a file from export-workspace into this database"
+    )
+    wimp.add_argument("file", type=Path, help="the file export-workspace wrote")
+    wimp.add_argument(
+        "--replace", action="store_true", help="delete what the database holds for it first"
+    )
+    wimp.add_argument("--db", type=Path, help="SQLite file to use instead of DATABASE_URL")
+    wimp.set_defaults(func=cmd_import_workspace)
 
     questions = sub.add_parser("questions", help="work with question files")
     qsub = questions.add_subparsers(dest="questions_command", required=True)
