@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -70,33 +71,48 @@ class Streak:
         return self.current if self.current in MILESTONES else None
 
 
-def extend_streak(streak: Streak | None, day: date) -> Streak:
-    """Count an active local day. One missed day a week is bridged by a freeze."""
+def missed_days(last_day: date, day: date, excused: Collection[date] = ()) -> list[date]:
+    """The days strictly between ``last_day`` and ``day`` that count against a streak: every
+    day in between but the excused ones (away, or the bot missed a drop). Stops at two, the
+    most a streak can survive being one (a freeze)."""
+    missed: list[date] = []
+    for n in range(1, (day - last_day).days):
+        between = last_day + timedelta(days=n)
+        if between not in excused:
+            missed.append(between)
+            if len(missed) == 2:
+                break
+    return missed
+
+
+def extend_streak(
+    streak: Streak | None, day: date, excused: Collection[date] = frozenset()
+) -> Streak:
+    """Count an active local day. Excused days in between neither break nor grow the
+    streak; one other missed day a week is bridged by a freeze."""
     if streak is None:
         return Streak(1, 1, day, None)
     if day <= streak.last_day:
         return streak  # already counted today (or an out-of-order event)
-    gap = (day - streak.last_day).days
-    missed = streak.last_day + timedelta(days=1)
-    freeze_free = streak.freeze_week != monday(missed)
-    if gap == 1:
+    missed = missed_days(streak.last_day, day, excused)
+    if not missed:
         current, freeze = streak.current + 1, streak.freeze_week
-    elif gap == 2 and freeze_free:
-        current, freeze = streak.current + 1, monday(missed)
+    elif len(missed) == 1 and streak.freeze_week != monday(missed[0]):
+        current, freeze = streak.current + 1, monday(missed[0])
     else:
         current, freeze = 1, streak.freeze_week
     return Streak(current, max(streak.best, current), day, freeze)
 
 
-def alive(streak: Streak | None, today: date) -> int:
-    """The streak as it stands today: still alive if today or a freezable gap can save it."""
+def alive(streak: Streak | None, today: date, excused: Collection[date] = frozenset()) -> int:
+    """The streak as it stands today: still alive if today or a freezable gap can save it.
+    Excused days (away, or the bot missed a drop) do not count as missed."""
     if streak is None:
         return 0
-    gap = (today - streak.last_day).days
-    if gap <= 1:
+    missed = missed_days(streak.last_day, today, excused)
+    if not missed:
         return streak.current
-    missed = streak.last_day + timedelta(days=1)
-    if gap == 2 and streak.freeze_week != monday(missed):
+    if len(missed) == 1 and streak.freeze_week != monday(missed[0]):
         return streak.current
     return 0
 

@@ -6,7 +6,9 @@ To add a feature, write its module or package and add its ``FEATURE`` here.
 """
 
 from bot.features import (
+    anki,
     answering,
+    away,
     digest,
     drops,
     help,
@@ -38,8 +40,10 @@ FEATURES: tuple[Feature, ...] = (
     leaderboard.FEATURE,
     progress.FEATURE,
     practice.FEATURE,
+    away.FEATURE,
     mocks.FEATURE,
     privacy.FEATURE,
+    anki.FEATURE,
     digest.FEATURE,
     ping.FEATURE,
 )

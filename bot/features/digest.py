@@ -15,13 +15,13 @@ from bot import bank, scoring
 from bot.chat import Card, Field, MemberRef, Place, Tone
 from bot.claims import LEASE, claim_local, resume_left
 from bot.context import Context, workspace_tz
-from bot.features import leaderboard
+from bot.features import leaderboard, progress
 from bot.features.drops import topic_name
 from bot.handlers import Feature, Planned
 from bot.outbox import background
 from bot.ports import PlatformError
 from bot.scheduler import cron_trigger
-from bot.scoring import Streak, alive
+from bot.scoring import Streak
 from bot.store import sql
 from bot.store.schema import answers, drops, fires, members, schedules, streaks, workspaces
 
@@ -212,7 +212,8 @@ async def _streak_keepers(
             date.fromisoformat(row["last_day"]),
             date.fromisoformat(row["freeze_week"]) if row["freeze_week"] else None,
         )
-        days = alive(streak, today)
+        who = MemberRef(place.platform, place.workspace_id, row["user_id"])
+        days = await progress.streak_today(conn, who, streak, today, tz)
         if days >= MIN_STREAK_SHOWN:
             keepers.append((str(row["name"]), days))
     return sorted(keepers, key=lambda k: (-k[1], k[0]))[:STREAK_KEEPERS]

@@ -30,7 +30,15 @@ from bot.handlers import (
 )
 from bot.options import DIFFICULTY, TOPIC
 from bot.store import sql
-from bot.store.schema import SHIPPED, cards, member_settings, questions, retirements, review_logs
+from bot.store.schema import (
+    SHIPPED,
+    away_periods,
+    cards,
+    member_settings,
+    questions,
+    retirements,
+    review_logs,
+)
 from bot.timespec import SpecError, parse_spec
 from questions.schema import TOPICS, Item
 
@@ -441,9 +449,17 @@ async def send_reminder(ctx: Context, payload: Mapping[str, object]) -> None:
         )
         count = await due_count(conn, member, now)
         tz = await workspace_tz(conn, member.platform, member.workspace_id)
+        today = now.astimezone(tz).date().isoformat()
+        away = await conn.scalar(  # /away: no reminders until they are back
+            select(away_periods.c.id).where(
+                *sql.of_member(away_periods, member),
+                away_periods.c.first_day <= today,
+                away_periods.c.last_day >= today,
+            )
+        )
     if hhmm is None:
         return  # turned off meanwhile
-    if count:
+    if count and away is None:
         await ctx.platform.dm(
             member,
             Card(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import bank, chart, scoring
 from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone, plural
 from bot.context import Context, workspace_tz
-from bot.features import leaderboard, practice
+from bot.features import away, leaderboard, practice
 from bot.features.drops import topic_name
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option
 from bot.options import PERIOD
@@ -47,7 +47,8 @@ async def count_day(
 ) -> Streak | None:
     """Count today (local) as active; return the streak if it grew to a milestone."""
     before = await load_streak(conn, member)
-    after = scoring.extend_streak(before, at.astimezone(tz).date())
+    day = at.astimezone(tz).date()
+    after = scoring.extend_streak(before, day, await _excused(conn, member, before, day, tz))
     if after == before:
         return None
     await sql.upsert(
@@ -66,6 +67,54 @@ async def count_day(
         update=("current", "best", "last_day", "freeze_week"),
     )
     return after if after.milestone else None
+
+
+async def _excused(
+    conn: AsyncConnection, member: MemberRef, streak: Streak | None, day: date, tz: ZoneInfo
+) -> set[date]:
+    """The days between the streak's last day and ``day`` that cannot break it (away, or
+    the bot missed a drop); looked up only when there is a gap."""
+    if streak is None or day - streak.last_day <= timedelta(days=1):
+        return set()
+    return await away.excused_days(
+        conn, member, streak.last_day + timedelta(days=1), day - timedelta(days=1), tz
+    )
+
+
+async def streak_today(
+    conn: AsyncConnection, member: MemberRef, streak: Streak | None, today: date, tz: ZoneInfo
+) -> int:
+    """The streak as it stands today, with away days and the bot's missed drops excused."""
+    return scoring.alive(streak, today, await _excused(conn, member, streak, today, tz))
+
+
+async def _streak_fields(
+    conn: AsyncConnection,
+    member: MemberRef,
+    streak: Streak | None,
+    today: date,
+    tz: ZoneInfo,
+    *,
+    own: bool,
+) -> list[Field]:
+    """The streak with this week's freeze, and (on your own stats only) time away."""
+    current = await streak_today(conn, member, streak, today, tz)
+    text = f"{plural(current, 'day')} now, best {streak.best if streak else 0}"
+    if current and streak is not None and streak.freeze_week == scoring.monday(today):
+        text += "; this week's freeze is used"
+    fields = [Field("Streak", text)]
+    days = await away.away_days(conn, member, today) if own else 0
+    if not days:
+        return fields
+    through = await away.away_through(conn, member, today)
+    fields.append(
+        Field(
+            "Away",
+            f"{plural(days, 'day')} in all, none held against your streak"
+            + (f"; away through {away.day_text(through)}" if through else ""),
+        )
+    )
+    return fields
 
 
 async def announce_milestone(
@@ -242,6 +291,8 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
         due = await practice.due_count(conn, member, now) if own else 0
         name = await _display_name(conn, member) or member.user_id
         mistaken = await misconceptions(conn, member) if own else []
+        today = now.astimezone(tz).date()
+        streak_fields = await _streak_fields(conn, member, streak, today, tz, own=own)
     total = sum(totals.values(), Tally())
     if not total.choice and not total.written:
         if not own:
@@ -252,10 +303,9 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
         for t, n in sorted(totals.items(), key=lambda kv: (-kv[1].choice, kv[0]))
         if n.choice
     ]
-    current = scoring.alive(streak, now.astimezone(tz).date())
     fields = [
         Field("Answered", _answered(total)),
-        Field("Streak", f"{plural(current, 'day')} now, best {streak.best if streak else 0}"),
+        *streak_fields,
         Field("Accuracy by topic", " · ".join(accuracy) or "-"),
         *_weakest(topics, mastery, own=own),
     ]

@@ -325,6 +325,21 @@ member_settings = Table(
     Column("remind_at", String(5)),  # HH:MM in the workspace's time zone, or null
 )
 
+# /away: the days a member is away (local dates, both ends counted). While away their streak
+# is paused, review reminders wait and mock rounds skip them; past periods stay so a streak
+# gap is judged by what was true on each day.
+away_periods = Table(
+    "away_periods",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *_scope(),
+    Column("user_id", String(64), nullable=False),
+    Column("first_day", String(10), nullable=False),  # local date, ISO
+    Column("last_day", String(10), nullable=False),  # local date, ISO: the last day away
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "platform", "workspace_id", "user_id"),
+)
+
 # Mock interviews: opt-in profiles, blocks, rounds, groups, check-ins, packets, feedback.
 mock_profiles = Table(
     "mock_profiles",

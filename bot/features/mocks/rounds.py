@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from functools import partial
 
 from sqlalchemy import func, select, update
@@ -15,6 +15,7 @@ from bot import matching
 from bot.chat import Card, Place, Reply, Tone, plural
 from bot.claims import LEASE, renew, settle, step_once
 from bot.context import Context, workspace_tz
+from bot.features import away
 from bot.features.mocks import policy
 from bot.features.mocks.groups import display_names, dm
 from bot.features.mocks.policy import Profile
@@ -78,8 +79,9 @@ async def _plan_round(ctx: Context, platform: str, workspace_id: str, fire_id: i
                 return int(planned)
         tz = await workspace_tz(conn, platform, workspace_id)
         round_no = await _start_round(conn, platform, workspace_id, now=now, fire_id=fire_id)
-        profiles = await opted_in(conn, platform, workspace_id)
-        who = policy.turnout(profiles, round_no=round_no, today=now.astimezone(tz).date())
+        today = now.astimezone(tz).date()
+        profiles = await _away_paused(conn, platform, workspace_id, today)
+        who = policy.turnout(profiles, round_no=round_no, today=today)
         await _clear_skips(conn, platform, workspace_id)
         history = await _history(conn, platform, workspace_id, round_no)
         blocks = await _blocks(conn, platform, workspace_id)
@@ -186,6 +188,20 @@ async def _start_round(
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+async def _away_paused(
+    conn: AsyncConnection, platform: str, workspace_id: str, today: date
+) -> list[Profile]:
+    """The opted-in profiles, with members away (/away) paused until their first day back,
+    so the round leaves them out the way it leaves out a /mock pause."""
+    back = await away.first_days_back(conn, platform, workspace_id, today)
+    return [
+        replace(p, paused_until=max(back[p.user_id], p.paused_until or today))
+        if p.user_id in back
+        else p
+        for p in await opted_in(conn, platform, workspace_id)
+    ]
 
 
 async def _clear_skips(conn: AsyncConnection, platform: str, workspace_id: str) -> None:
