@@ -257,18 +257,7 @@ async def _hold_reminder(ctx: Context, member: MemberRef, back: date | None, tz:
         when = datetime.combine(back, time(hour, minute), tzinfo=tz).astimezone(UTC)
     # The reminder's own timer (practice.send_reminder), under its own key: it sends on that
     # day if reviews are due and plans the next day itself, as it always does.
-    await ctx.jobs.schedule_at(
-        key=practice._remind_key(member),
-        when=when,
-        action=practice.REMIND_ACTION,
-        payload={
-            "platform": member.platform,
-            "workspace_id": member.workspace_id,
-            "user_id": member.user_id,
-        },
-        platform=member.platform,
-        workspace_id=member.workspace_id,
-    )
+    await practice.plan_reminder(ctx, member, when)
 
 
 FEATURE = Feature(

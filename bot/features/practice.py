@@ -414,6 +414,17 @@ async def remind_command(ctx: Context, inv: Invocation) -> Reply:
         )
         tz = await workspace_tz(conn, member.platform, member.workspace_id)
     when = _next_at(hhmm, ctx.clock.now(), tz)
+    await plan_reminder(ctx, member, when)
+    return Reply.text(
+        f"I'll message you at {hhmm} ({tz.key}) on days when reviews are due. "
+        "`/remind off` stops it.",
+        tone=Tone.GOOD,
+    )
+
+
+async def plan_reminder(ctx: Context, member: MemberRef, when: datetime) -> None:
+    """The member's daily review reminder, next due at ``when`` (one timer per member, so
+    planning it again moves it)."""
     await ctx.jobs.schedule_at(
         key=_remind_key(member),
         when=when,
@@ -425,11 +436,6 @@ async def remind_command(ctx: Context, inv: Invocation) -> Reply:
         },
         platform=member.platform,
         workspace_id=member.workspace_id,
-    )
-    return Reply.text(
-        f"I'll message you at {hhmm} ({tz.key}) on days when reviews are due. "
-        "`/remind off` stops it.",
-        tone=Tone.GOOD,
     )
 
 
@@ -471,14 +477,7 @@ async def send_reminder(ctx: Context, payload: Mapping[str, object]) -> None:
                 tone=Tone.INFO,
             ),
         )
-    await ctx.jobs.schedule_at(
-        key=_remind_key(member),
-        when=_next_at(hhmm, now + timedelta(minutes=1), tz),
-        action=REMIND_ACTION,
-        payload=payload,
-        platform=member.platform,
-        workspace_id=member.workspace_id,
-    )
+    await plan_reminder(ctx, member, _next_at(hhmm, now + timedelta(minutes=1), tz))
 
 
 PRACTICE = CommandSpec(
