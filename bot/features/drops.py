@@ -7,7 +7,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -454,6 +454,38 @@ async def insert_private(
     )
 
 
+RECHECK = timedelta(minutes=10)  # how long an unconfirmed post is looked for
+
+
+async def confirm_unconfirmed(ctx: Context) -> None:
+    """Drops whose post failed in a way that may have landed (and were kept, unconfirmed):
+    ask the platform on each sync, for a while, whether the post is there; one that is gets
+    its message id, so its buttons close and its reveal timer runs as for any drop. Nothing
+    is posted here: a scheduled fire retries its own drop, an admin may /drop now again."""
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        waiting = (
+            await conn.execute(
+                select(drops.c.id).where(
+                    drops.c.message_id.is_(None),
+                    drops.c.revealed_at.is_(None),
+                    drops.c.posted_at >= now - RECHECK,
+                )
+            )
+        ).all()
+        found = [await load(conn, int(drop_id)) for (drop_id,) in waiting]
+    for drop in found:
+        if drop is None:
+            continue
+        try:
+            message_id = await ctx.platform.find_post(drop.place, post_key(drop.id))
+        except PlatformError as exc:
+            log.info("could not look for drop %s's post: %s", drop.id, exc)
+            continue
+        if message_id is not None:
+            await _confirm(ctx, drop.id, message_id)
+
+
 FEATURE = Feature(
     "drops",
     commands=(
@@ -473,4 +505,5 @@ FEATURE = Feature(
             example="/drop now topic:evaluation kind:choice",
         ),
     ),
+    on_sync=(confirm_unconfirmed,),
 )
