@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from bot.app import build_app
+from common import bare_answer, bench_app
+
 from bot.chat import Action, Command, Member, MemberRef, Place
-from bot.config import Settings
-from bot.ports import MemoryPlatform
-from bot.store.schema import answers
-from questions.loader import load_file
 
 MINI_BANK = Path(__file__).parent.parent / "tests" / "data" / "mini.yaml"
 
@@ -25,13 +21,7 @@ async def measure(n: int) -> dict[str, float]:
     """Sequential presses through the core, the same rows as bare INSERTs through the
     engine, and one-row-per-commit with the raw sqlite3 module (the issue's baseline)."""
     tmp = Path(tempfile.mkdtemp())
-    platform = MemoryPlatform()
-    app = await build_app(
-        settings=Settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.db"),
-        platform=platform,
-        rng=random.Random(1),
-        items=load_file(MINI_BANK),
-    )
+    app, platform = await bench_app()
     place = Place("memory", "w", "c")
     admin = Member(MemberRef("memory", "w", "admin"), "admin", is_admin=True)
     await app.handle(Command(admin, place, text="/drop now kind:choice"))
@@ -50,19 +40,7 @@ async def measure(n: int) -> dict[str, float]:
     drop_id = int(action_ids[0].split(":")[1])
     start = time.perf_counter()
     for i in range(n):
-        async with app.ctx.engine.begin() as conn:
-            await conn.execute(
-                answers.insert().values(
-                    platform="memory",
-                    workspace_id="w",
-                    drop_id=drop_id,
-                    user_id=f"raw{i}",
-                    question_id="x",
-                    option_index=0,
-                    correct=False,
-                    answered_at=app.ctx.clock.now(),
-                )
-            )
+        await bare_answer(app, drop_id, f"raw{i}")
     raw_rate = n / (time.perf_counter() - start)
     await app.close()
     latencies.sort()

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from bot.app import build_app
+from common import bare_answer, bench_app
+
 from bot.chat import Action, Command, Member, MemberRef, Place
-from bot.config import Settings
-from bot.ports import MemoryPlatform
-from bot.store.schema import answers
-from questions.loader import load_file
 
 MINI_BANK = Path(__file__).parent.parent / "tests" / "data" / "mini.yaml"
 
@@ -27,14 +22,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def run(presses: int, rounds: int) -> dict[str, float]:
-    tmp = Path(tempfile.mkdtemp())
-    platform = MemoryPlatform()
-    app = await build_app(
-        settings=Settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.db"),
-        platform=platform,
-        rng=random.Random(1),
-        items=load_file(MINI_BANK),
-    )
+    app, platform = await bench_app()
     place = Place("memory", "w", "c")
     admin = Member(MemberRef("memory", "w", "admin"), "admin", is_admin=True)
     people = [Member(MemberRef("memory", "w", f"u{i}"), f"user {i}") for i in range(presses)]
@@ -57,19 +45,7 @@ async def run(presses: int, rounds: int) -> dict[str, float]:
         took += time.perf_counter() - start
 
     async def bare(i: int) -> None:
-        async with app.ctx.engine.begin() as conn:
-            await conn.execute(
-                answers.insert().values(
-                    platform="memory",
-                    workspace_id="w",
-                    drop_id=1,
-                    user_id=f"raw{i}",
-                    question_id="x",
-                    option_index=0,
-                    correct=False,
-                    answered_at=app.ctx.clock.now(),
-                )
-            )
+        await bare_answer(app, 1, f"raw{i}")
 
     start = time.perf_counter()
     await asyncio.gather(*(bare(i) for i in range(presses * rounds)))

@@ -11,19 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import random
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.app import App, build_app
+from common import bare_answer, bench_app
+
+from bot.app import App
 from bot.chat import Action, Command, Member, MemberRef, Place
-from bot.config import Settings
 from bot.ports import MemoryPlatform
-from bot.store.schema import answers
-from questions.loader import load_file
 
 MINI_BANK = Path(__file__).parent.parent / "tests" / "data" / "mini.yaml"
 DROPS = 10  # press k goes to drop k % DROPS, from member k // DROPS
@@ -90,13 +87,7 @@ async def offer(rate: float, n: int, send: Callable[[int], Awaitable[str | None]
 
 async def _app() -> tuple[App, MemoryPlatform]:
     """A fresh app on its own SQLite file, built the way bench/burst.py builds it."""
-    platform = MemoryPlatform()
-    app = await build_app(
-        settings=Settings(database_url=f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/open.db"),
-        platform=platform,
-        rng=random.Random(1),
-        items=load_file(MINI_BANK),
-    )
+    app, platform = await bench_app()
     return app, platform
 
 
@@ -129,19 +120,7 @@ async def run(rate: float, presses: int) -> dict[str, float | str]:
     drop_id = int(drops[0][1][0].split(":")[1])
 
     async def bare(k: int) -> str | None:
-        async with app.ctx.engine.begin() as conn:
-            await conn.execute(
-                answers.insert().values(
-                    platform="memory",
-                    workspace_id="w",
-                    drop_id=drop_id,
-                    user_id=f"raw{k}",
-                    question_id="x",
-                    option_index=0,
-                    correct=False,
-                    answered_at=app.ctx.clock.now(),
-                )
-            )
+        await bare_answer(app, drop_id, f"raw{k}")
         return None
 
     try:
