@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import metrics, scoring
 from bot.chat import Action, Card, Form, FormField, FormSubmit, MemberRef, Reply, Tone, plural
 from bot.context import Context, workspace_tz
+from bot.features import confidence, practice, progress
 from bot.features import drops as drops_feature
-from bot.features import practice, progress
 from bot.features.drops import (
     ANSWER_PREFIX,
     OPEN,
@@ -179,12 +179,23 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
     await progress.announce_milestone(ctx, drop.place, member, streak)
     if not public:
         return Reply(
-            card=_feedback_card(drop, option, points=points, due=due, now=now), private=True
+            card=_feedback_card(drop, option, member, points=points, due=due, now=now),
+            private=True,
         )
-    return Reply.text(
-        f"Locked in: **{letter(drop.order, option)}**. Nobody else can see it; "
-        "the reveal shows how everyone did.",
-        title=f"Drop #{drop_id}",
+    return _locked_in(drop, option, member)
+
+
+def _locked_in(drop: Drop, option: int, member: MemberRef) -> Reply:
+    """A channel drop's private acknowledgement, with the "How sure were you?" row."""
+    return Reply(
+        card=Card(
+            title=f"Drop #{drop.id}",
+            body=f"Locked in: **{letter(drop.order, option)}**. Nobody else can see it; "
+            "the reveal shows how everyone did.",
+            footer=f"{confidence.QUESTION} Optional: it tunes your reviews and calibration.",
+            buttons=confidence.buttons(drop.id, member),
+            tone=Tone.INFO,
+        )
     )
 
 
@@ -212,7 +223,9 @@ async def _insert_answer(
     )
 
 
-def _feedback_card(drop: Drop, option: int, *, points: int, due: datetime, now: datetime) -> Card:
+def _feedback_card(
+    drop: Drop, option: int, member: MemberRef, *, points: int, due: datetime, now: datetime
+) -> Card:
     item = drop.item
     assert isinstance(item, ChoiceItem)
     right = item.options[option].correct
@@ -223,8 +236,9 @@ def _feedback_card(drop: Drop, option: int, *, points: int, due: datetime, now: 
         title="Correct!" if right else f"Not quite: the answer is {key}",
         body=f"You chose **{letter(drop.order, option)}**.{earned} {item.prompt}",
         fields=option_fields(item, None, 0, order=drop.order),
-        footer=f"This question comes back for review in {plural(days, 'day')}.",
-        buttons=(practice.next_button(),),
+        footer=f"This question comes back for review in {plural(days, 'day')}. "
+        f"{confidence.QUESTION} (optional)",
+        buttons=(practice.next_button(), *confidence.buttons(drop.id, member)),
         tone=Tone.GOOD if right else Tone.BAD,
     )
 

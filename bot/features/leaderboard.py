@@ -1,4 +1,5 @@
-"""The leaderboard, read from maintained aggregates (never by scanning answers)."""
+"""The leaderboard, read from maintained aggregates (never by scanning answers); and the
+calibration board (`/leaderboard calibration`), counted from the rated answers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import scoring
 from bot.chat import Card, MemberRef, Reply, Tone
 from bot.context import Context, workspace_tz
-from bot.handlers import CommandSpec, Feature, Invocation
+from bot.features import confidence
+from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option
 from bot.options import PERIOD, TOPIC
 from bot.store import sql
 from bot.store.schema import members, scores
@@ -169,7 +171,59 @@ async def neighbours(
     return rows
 
 
+BOARD = Option(
+    "board",
+    "points (default), or calibration: who says how sure they are most truthfully",
+    Kind.CHOICE,
+    ("points", "calibration"),
+)
+
+
+async def show_calibration(ctx: Context, inv: Invocation) -> Reply:
+    """Members with at least BOARD_MINIMUM rated answers, by Brier score (lower is better)."""
+    if inv.get("period") or inv.get("topic"):
+        raise CommandError(
+            "The calibration board counts every rated answer of all time, across topics, so "
+            "it takes no period or topic. Run `/leaderboard calibration` alone."
+        )
+    ref = inv.member.ref
+    async with ctx.engine.connect() as conn:
+        ranked = await confidence.board(conn, ref)
+        mine = await confidence.calibration(conn, ref)
+    need = confidence.BOARD_MINIMUM
+    title = "Calibration board · of all time"
+    if not ranked:
+        body = (
+            f"Nobody has rated {need} answers yet. Press How sure were you? under your "
+            "answers to get on this board."
+        )
+        return Reply(card=Card(title=title, body=body, tone=Tone.INFO), private=False)
+    lines = [
+        f"{place_label(place)} **{name}**: Brier {cal.brier or 0.0:.3f} · {cal.rated} rated"
+        for place, (_user, name, cal) in enumerate(ranked[:TOP], 1)
+    ]
+    at = next((i for i, (user, _n, _c) in enumerate(ranked, 1) if user == ref.user_id), None)
+    yours = (
+        f"You are #{at} of {len(ranked)}."
+        if at
+        else f"You have rated {mine.rated} of the {need} answers needed to join this board."
+    )
+    return Reply(
+        card=Card(
+            title=title,
+            body="\n".join(lines),
+            footer=f"Members with {need} or more rated answers; a lower Brier score means "
+            "your confidence matches your results better.",
+            tone=Tone.INFO,
+        ),
+        private=False,
+        notes=(Card(title="", body=yours, tone=Tone.INFO),),
+    )
+
+
 async def show(ctx: Context, inv: Invocation) -> Reply:
+    if inv.get("board") == "calibration":
+        return await show_calibration(ctx, inv)
     ref = inv.member.ref
     period_kind = inv.get("period") or "week"
     topic = inv.get("topic") or "*"
@@ -219,9 +273,10 @@ FEATURE = Feature(
     commands=(
         CommandSpec(
             "leaderboard",
-            "The board for this week (or month, or all time), optionally for one topic",
+            "The board for this week (or month, or all time), optionally for one topic; "
+            "or the calibration board",
             show,
-            (PERIOD, TOPIC),
+            (PERIOD, TOPIC, BOARD),
             example="/leaderboard month statistics",
         ),
     ),

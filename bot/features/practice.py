@@ -1,7 +1,8 @@
 """Personal practice with spaced repetition (fsrs): one card per member and question.
 
 Every multiple-choice answer (channel drop, /quiz, /practice) reviews the member's card:
-wrong → Again, right → Good, right within FAST of being shown → Easy. Intervals are whole
+wrong → Again, right → Good, right within FAST of being shown → Easy; when the member then
+says how sure they were (features/confidence.py), that review is re-rated. Intervals are whole
 days (no intra-day learning steps). /practice asks due cards first, then unseen questions,
 and never a seen question before it is due.
 """
@@ -49,6 +50,8 @@ REMIND_ACTION = "practice-reminder"
 
 
 def rating(*, correct: bool, fast: bool) -> fsrs.Rating:
+    """Today's rule, used when the answer is saved; ``confidence.rating`` takes over when
+    the member says how sure they were (and ``rerate`` rewrites the review)."""
     if not correct:
         return fsrs.Rating.Again
     return fsrs.Rating.Easy if fast else fsrs.Rating.Good
@@ -128,6 +131,58 @@ async def review(
             source=source,
             reviewed_at=now,
             due_after=card.due,
+        )
+    )
+    due: datetime = card.due
+    return due
+
+
+async def rerate(
+    conn: AsyncConnection,
+    *,
+    member: MemberRef,
+    question_id: str,
+    reviewed_at: datetime,
+    given: fsrs.Rating,
+) -> datetime | None:
+    """Give the review made at ``reviewed_at`` the rating ``given`` instead; return when the
+    card is next due, or None if that review cannot be found.
+
+    fsrs cannot undo a review, so the member's reviews of this question are replayed from a
+    new card (fuzzing is off, so the replay is exact), with this one's rating changed; a
+    later review of the same question is replayed on top, so nothing after it is lost. The
+    card and every log's ``due_after`` are rewritten from the replay. If the card's count
+    of reviews disagrees with its logs (a history that cannot be replayed), nothing changes.
+    """
+    key = _key(member, question_id)
+    logs = (
+        await conn.execute(
+            select(review_logs.c.id, review_logs.c.rating, review_logs.c.reviewed_at)
+            .where(*sql.of_member(review_logs, member), review_logs.c.question_id == question_id)
+            .order_by(review_logs.c.id)
+        )
+    ).all()
+    target = next((log.id for log in reversed(logs) if log.reviewed_at == reviewed_at), None)
+    reps = await conn.scalar(select(cards.c.reps).where(*(cards.c[k] == v for k, v in key.items())))
+    if target is None or reps != len(logs):
+        return None
+    card = fsrs.Card(card_id=NO_ID)
+    for log in logs:
+        rated = given if log.id == target else fsrs.Rating(log.rating)
+        card, _log = SCHEDULER.review_card(card, rated, log.reviewed_at)
+        await conn.execute(
+            review_logs.update()
+            .where(review_logs.c.id == log.id)
+            .values(rating=int(rated), due_after=card.due)
+        )
+    await conn.execute(
+        cards.update()
+        .where(*(cards.c[k] == v for k, v in key.items()))
+        .values(
+            state=int(card.state),
+            stability=card.stability,
+            card_difficulty=card.difficulty,
+            due=card.due,
         )
     )
     due: datetime = card.due

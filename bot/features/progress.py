@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import bank, chart, scoring
 from bot.chat import Attachment, Card, Field, MemberRef, Place, Reply, Tone, plural
 from bot.context import Context, workspace_tz
-from bot.features import away, leaderboard, practice
+from bot.features import away, confidence, leaderboard, practice
 from bot.features.drops import topic_name
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option
 from bot.options import PERIOD
@@ -291,6 +291,7 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
         due = await practice.due_count(conn, member, now) if own else 0
         name = await _display_name(conn, member) or member.user_id
         mistaken = await misconceptions(conn, member) if own else []
+        calibrated = await confidence.calibration(conn, member) if own else None
         today = now.astimezone(tz).date()
         streak_fields = await _streak_fields(conn, member, streak, today, tz, own=own)
     total = sum(totals.values(), Tally())
@@ -311,6 +312,10 @@ async def stats_command(ctx: Context, inv: Invocation) -> Reply:
     ]
     if own:
         fields.append(Field("Reviews due", f"{due}" + (" · `/review` starts them" if due else "")))
+    if calibrated is not None and calibrated.rated:
+        fields.append(
+            Field("Calibration (how sure you said, how often right)", calibrated.summary())
+        )
     if mistaken:
         fields.append(
             Field(

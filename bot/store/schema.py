@@ -147,6 +147,9 @@ answers = Table(
     Column("votes", Integer, nullable=False, server_default="0"),
     Column("answered_at", UTCDateTime(), nullable=False),
     Column("message_id", String(64)),  # an open answer's own message after the reveal
+    # How sure the member said they were (features/confidence.py): guessing, fairly-sure,
+    # certain; null until they press one of the buttons under their answer.
+    Column("confidence", String(16)),
     UniqueConstraint("drop_id", "user_id"),
     Index(None, "platform", "workspace_id", "message_id"),
     Index(None, "platform", "workspace_id", "user_id"),
