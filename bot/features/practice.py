@@ -2,14 +2,17 @@
 
 Every multiple-choice answer (channel drop, /quiz, /practice) reviews the member's card:
 wrong → Again, right → Good, right within FAST of being shown → Easy; when the member then
-says how sure they were (features/confidence.py), that review is re-rated. Intervals are whole
-days (no intra-day learning steps). /practice asks due cards first, then unseen questions,
-and never a seen question before it is due.
+says how sure they were (features/confidence.py), that review is re-rated. An open answer is
+reviewed when its author ticks the key points it covered (features/selfrate.py), so open
+questions have cards too. Intervals are whole days (no intra-day learning steps). /practice
+asks due cards first (multiple-choice or open), then unseen multiple-choice questions, and
+never a seen question before it is due.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,7 +44,7 @@ from bot.store.schema import (
     review_logs,
 )
 from bot.timespec import SpecError, parse_spec
-from questions.schema import TOPICS, Item
+from questions.schema import TOPICS, Item, OpenItem
 
 FAST = timedelta(seconds=20)  # a right answer this quick counts as Easy
 # Whole-day intervals; fuzzing off so a member's schedule is predictable and testable.
@@ -96,11 +99,14 @@ async def review(
     fast: bool,
     now: datetime,
     source: str,
+    rated: fsrs.Rating | None = None,
 ) -> datetime:
-    """Review the member's card for this question; return when it is next due."""
+    """Review the member's card for this question; return when it is next due. ``rated``,
+    when given, is the rating itself (an open answer's key-point coverage); otherwise
+    today's rule makes it from ``correct`` and ``fast``."""
     key = _key(member, item.id)
     card = await _load_card(conn, key)
-    given = rating(correct=correct, fast=fast)
+    given = rating(correct=correct, fast=fast) if rated is None else rated
     card, _log = SCHEDULER.review_card(card, given, now)
     await sql.upsert(
         conn,
@@ -372,7 +378,7 @@ async def _ask(ctx: Context, inv: Invocation, *, due_only: bool, intro: str = ""
             )
             + " Try `/quiz` for any question meanwhile."
         )
-    card = drops_feature.question_card(drop_id, item, order=order, personal=True)
+    card = _question_card(drop_id, item, order)
     if intro:
         card = Card(
             card.title,
@@ -383,6 +389,28 @@ async def _ask(ctx: Context, inv: Invocation, *, due_only: bool, intro: str = ""
             card.tone,
         )
     return Reply(card=card, private=True)
+
+
+RATE_PREFIX = "rate"  # an open question's answer and self-rating: features/selfrate.py handles it
+
+
+def open_answer_id(drop_id: int) -> str:
+    """The "Answer" button, and its form, of an open question /practice asks again: the
+    answer is saved like any open answer, then features/selfrate.py asks which key points it
+    covered, which reviews the card."""
+    return f"{RATE_PREFIX}:{drop_id}:answer"
+
+
+def _question_card(drop_id: int, item: Item, order: drops_feature.Order) -> Card:
+    card = drops_feature.question_card(drop_id, item, order=order, personal=True)
+    if not isinstance(item, OpenItem):
+        return card
+    return replace(
+        card,
+        buttons=(Button("Answer", open_answer_id(drop_id), Style.PRIMARY),),
+        footer="Write your answer, then tick the key points it covered: the share you "
+        "covered decides when this question comes back.",
+    )
 
 
 async def practice_command(ctx: Context, inv: Invocation) -> Reply:

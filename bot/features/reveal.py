@@ -22,6 +22,7 @@ from bot.chat import Card, Place, Reply, Tone, plural
 from bot.claims import LEASE, settle, take_over_left
 from bot.context import Context
 from bot.features import drops as drops_feature
+from bot.features import selfrate
 from bot.features.drops import (
     Drop,
     closed_card,
@@ -199,6 +200,7 @@ async def _deliver(ctx: Context, drop_id: int, claim_id: int, *, resumed: bool) 
             )
         except PlatformError as exc:  # the reveal is out; a stale button only says "closed"
             log.warning("could not close drop %s message: %s", drop_id, exc)
+    await selfrate.after_reveal(ctx, drop)  # each author's key points to tick, sent once
     await settle(ctx, claim_id)
     metrics.revealed(drop.place, drop_id, answers=len(rows), resumed=resumed)
 

@@ -68,6 +68,7 @@ KEY_PREFIXES: Mapping[str, str] = {
     "mock-group": "mock_groups",
     "mock-round": "mock_rounds",
     "mock-follow-up": "mock_groups",
+    "selfrate:dm": "drops",  # the self-rating message sent to each author after a reveal
 }
 # Text columns holding such keys. True: every key must be known (numbered or naming the
 # workspace); False: the column holds other values too (drops.posted_by: a member's id).
