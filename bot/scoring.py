@@ -45,13 +45,20 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def periods(at: datetime, tz: ZoneInfo) -> tuple[str, ...]:
-    """The score periods a moment belongs to, in the workspace's time zone.
+def periods(at: datetime, tz: ZoneInfo, season: int | None = None) -> tuple[str, ...]:
+    """The score periods a moment belongs to, in the workspace's time zone, and the season
+    running then (its number), if any.
 
     Weeks start on Monday. Keys sort chronologically as text.
     """
     local = at.astimezone(tz).date()
-    return ("all", f"week:{monday(local).isoformat()}", f"month:{local.strftime('%Y-%m')}")
+    calendar = ("all", f"week:{monday(local).isoformat()}", f"month:{local.strftime('%Y-%m')}")
+    return calendar if season is None else (*calendar, season_period(season))
+
+
+def season_period(number: int) -> str:
+    """The score period of a workspace's season number ``number``."""
+    return f"season:{number}"
 
 
 def period_key(kind: str, at: datetime, tz: ZoneInfo) -> str:

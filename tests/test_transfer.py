@@ -75,6 +75,14 @@ PLAIN_NUMBERS = {
     ("streaks", "best"),
     ("mock_profiles", "missed_in_row"),
     ("mock_rounds", "waiting"),
+    # A season's number counts up per workspace (not handed out by the database), so it
+    # moves with the workspace unchanged, as does "season:<number>" in scores.period.
+    ("seasons", "number"),
+    ("season_results", "season"),
+    ("season_results", "place"),
+    ("season_results", "points"),
+    ("season_results", "answered"),
+    ("season_results", "correct"),
 }
 KEY_TABLES = {
     "schedule": "schedules",
@@ -82,8 +90,11 @@ KEY_TABLES = {
     "mock-group": "mock_groups",
     "mock-round": "mock_rounds",
     "mock-follow-up": "mock_groups",
+    "selfrate:dm": "drops",
 }
-KEY = re.compile(r"^(schedule|reveal|mock-group|mock-round|mock-follow-up):(\d+)(?=:|$)")
+KEY = re.compile(
+    r"^(schedule|reveal|mock-group|mock-round|mock-follow-up|selfrate:dm):(\d+)(?=:|$)"
+)
 TEXT_KEYS = {("fires", "job"), ("deliveries", "key"), ("timers", "key"), ("drops", "posted_by")}
 W1 = ("memory", "w1")
 W2 = ("memory", "w2")

@@ -1,11 +1,17 @@
-"""The leaderboard, read from maintained aggregates (never by scanning answers); and the
-calibration board (`/leaderboard calibration`), counted from the rated answers."""
+"""The leaderboard, read from maintained aggregates (never by scanning answers); the
+calibration board (`/leaderboard calibration`), counted from the rated answers; and season
+boards: the running season's (`/leaderboard season`, from its own score period) and a past
+season's archived top 10 (`/leaderboard season:"NAME"`). bot/features/seasons.py starts and
+ends seasons and reads them through the helpers here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
@@ -15,11 +21,21 @@ from bot.features import confidence
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option
 from bot.options import PERIOD, TOPIC
 from bot.store import sql
-from bot.store.schema import members, scores
+from bot.store.schema import members, scores, season_results, seasons
 
 MEDALS = ("🥇", "🥈", "🥉")
 TOP = 10
 PERIOD_NAMES = {"week": "this week", "month": "this month", "all": "of all time"}
+BOARD_PERIOD = replace(
+    PERIOD,
+    help="Which board: this week (default), this month, all time, or the running season",
+    choices=(*PERIOD.choices, "season"),
+)
+SEASON = Option(
+    "season",
+    "A season by name (quoted if it has spaces): a past one's archived top 10",
+    positional=False,
+)
 
 
 def _scoped(ref: MemberRef, period: str, topic: str) -> list[ColumnElement[bool]]:
@@ -181,6 +197,11 @@ BOARD = Option(
 
 async def show_calibration(ctx: Context, inv: Invocation) -> Reply:
     """Members with at least BOARD_MINIMUM rated answers, by Brier score (lower is better)."""
+    if inv.get("season"):
+        raise CommandError(
+            "The calibration board counts every rated answer of all time, not a season's. "
+            "Run `/leaderboard calibration` alone."
+        )
     if inv.get("period") or inv.get("topic"):
         raise CommandError(
             "The calibration board counts every rated answer of all time, across topics, so "
@@ -224,6 +245,8 @@ async def show_calibration(ctx: Context, inv: Invocation) -> Reply:
 async def show(ctx: Context, inv: Invocation) -> Reply:
     if inv.get("board") == "calibration":
         return await show_calibration(ctx, inv)
+    if inv.get("season") is not None or inv.get("period") == "season":
+        return await show_season(ctx, inv)
     ref = inv.member.ref
     period_kind = inv.get("period") or "week"
     topic = inv.get("topic") or "*"
@@ -232,7 +255,18 @@ async def show(ctx: Context, inv: Invocation) -> Reply:
         period = scoring.period_key(period_kind, ctx.clock.now(), tz)
         top = await board(conn, ref, period=period, topic=topic)
         mine = await rank(conn, ref, period=period, topic=topic)
-    title = f"Leaderboard · {PERIOD_NAMES[period_kind]}"
+    named = PERIOD_NAMES[period_kind]
+    return _points_reply(f"Leaderboard · {named}", named, topic, top, mine)
+
+
+def _points_reply(
+    title: str,
+    named: str,
+    topic: str,
+    top: list[tuple[str, str, int, int, int]],
+    mine: tuple[int, int] | None,
+) -> Reply:
+    """A points board for the channel, and the asker's own place ``named`` ("this week")."""
     if topic != "*":
         title += f" · {topic.replace('-', ' ')}"
     if not top:
@@ -252,7 +286,7 @@ async def show(ctx: Context, inv: Invocation) -> Reply:
     ties = len(set(shared)) < len(shared)
     # The board goes to the channel; the asker's own place is told to them alone.
     yours = (
-        f"You are #{mine[0]} {PERIOD_NAMES[period_kind]} with {pts(mine[1])}."
+        f"You are #{mine[0]} {named} with {pts(mine[1])}."
         if mine
         else "You are not on this board yet: answer a drop to join it."
     )
@@ -268,15 +302,223 @@ async def show(ctx: Context, inv: Invocation) -> Reply:
     )
 
 
+# ---- seasons ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Season:
+    number: int
+    name: str
+    channel_id: str
+    last_day: date
+    started_at: datetime
+    ends_at: datetime
+    running: bool
+
+    def first_day(self, tz: ZoneInfo) -> date:
+        return self.started_at.astimezone(tz).date()
+
+
+def day_text(day: date) -> str:
+    """A date as members read it: Mon 1 Mar 2027."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _season(r: RowMapping) -> Season:
+    return Season(
+        int(r["number"]),
+        str(r["name"]),
+        str(r["channel_id"]),
+        date.fromisoformat(r["last_day"]),
+        r["started_at"],
+        r["ends_at"],
+        bool(r["running"]),
+    )
+
+
+async def running_season(conn: AsyncConnection, platform: str, workspace_id: str) -> Season | None:
+    row = (
+        (
+            await conn.execute(
+                select(seasons).where(
+                    seasons.c.platform == platform,
+                    seasons.c.workspace_id == workspace_id,
+                    seasons.c.running.is_(True),
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _season(row)
+
+
+async def season_named(
+    conn: AsyncConnection, platform: str, workspace_id: str, name: str
+) -> Season | None:
+    """The workspace's season of that name, however it is capitalised (compared in Python:
+    SQLite's lower() knows only ASCII)."""
+    rows = await conn.execute(
+        select(seasons).where(
+            seasons.c.platform == platform, seasons.c.workspace_id == workspace_id
+        )
+    )
+    wanted = name.strip().casefold()
+    found = next((r for r in rows.mappings() if str(r["name"]).casefold() == wanted), None)
+    return None if found is None else _season(found)
+
+
+async def season_by_number(
+    conn: AsyncConnection, platform: str, workspace_id: str, number: int
+) -> Season | None:
+    row = (
+        (
+            await conn.execute(
+                select(seasons).where(
+                    seasons.c.platform == platform,
+                    seasons.c.workspace_id == workspace_id,
+                    seasons.c.number == number,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _season(row)
+
+
+async def season_names(conn: AsyncConnection, platform: str, workspace_id: str) -> list[str]:
+    """Every season's name, the newest first."""
+    found = await conn.scalars(
+        select(seasons.c.name)
+        .where(seasons.c.platform == platform, seasons.c.workspace_id == workspace_id)
+        .order_by(seasons.c.number.desc())
+    )
+    return list(found.all())
+
+
+async def unknown_season(conn: AsyncConnection, ref: MemberRef, name: str) -> CommandError:
+    """The refusal for a season name nobody used here, with the names that exist."""
+    known = await season_names(conn, ref.platform, ref.workspace_id)
+    shown = name if len(name) <= 40 else name[:39] + "…"
+    if not known:
+        return CommandError(
+            f"There is no season called “{shown}”: this workspace has had no seasons yet. "
+            "An admin starts one with `/season start NAME until YYYY-MM-DD`."
+        )
+    listed = ", ".join(f"“{n}”" for n in known[:10])
+    return CommandError(
+        f"There is no season called “{shown}”. Seasons here: {listed}. Put a name with "
+        'spaces in quotes, e.g. `/leaderboard season:"Winter prep"`.'
+    )
+
+
+async def archived(
+    conn: AsyncConnection, platform: str, workspace_id: str, number: int
+) -> list[tuple[int, str, int, int, int]]:
+    """A past season's top 10 as archived: (place, name, points, answered, correct)."""
+    rows = await conn.execute(
+        select(
+            season_results.c.place,
+            season_results.c.display_name,
+            season_results.c.points,
+            season_results.c.answered,
+            season_results.c.correct,
+        )
+        .where(
+            season_results.c.platform == platform,
+            season_results.c.workspace_id == workspace_id,
+            season_results.c.season == number,
+        )
+        .order_by(season_results.c.place, season_results.c.correct.desc(), season_results.c.user_id)
+    )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def archive_card(
+    season: Season, rows: Sequence[tuple[int, str, int, int, int]], tz: ZoneInfo
+) -> Card:
+    """A finished season's final top 10 (the announcement, and its board afterwards)."""
+    ran = f"{day_text(season.first_day(tz))} to {day_text(season.ends_at.astimezone(tz).date())}"
+    if not rows:
+        body = "Nobody earned points during this season."
+    else:
+        body = "\n".join(
+            f"{place_label(place)} **{name}**: {pts(points)} · {tally(answered, correct)}"
+            for place, name, points, answered, correct in rows
+        )
+    return Card(
+        title=f"Season “{season.name}” · final top {TOP}",
+        body=body,
+        footer=f"Ran from {ran}.",
+        tone=Tone.INFO,
+    )
+
+
+async def show_season(ctx: Context, inv: Invocation) -> Reply:
+    """The running season's live board, or a past season's archived top 10 by name."""
+    ref = inv.member.ref
+    name = inv.get("season")
+    if name is not None and inv.get("period") not in (None, "season"):
+        raise CommandError(
+            "A season has its own dates, so it takes no period. Run "
+            '`/leaderboard season:"NAME"` without `period`.'
+        )
+    topic = inv.get("topic") or "*"
+    async with ctx.engine.connect() as conn:
+        tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
+        if name is None:
+            season = await running_season(conn, ref.platform, ref.workspace_id)
+            if season is None:
+                return await no_season(conn, ref)
+        elif (season := await season_named(conn, ref.platform, ref.workspace_id, name)) is None:
+            raise await unknown_season(conn, ref, name)
+        if not season.running:
+            if topic != "*":
+                raise CommandError(
+                    f"Season “{season.name}” is over and only its overall top {TOP} was kept, "
+                    "so it takes no topic. Run it without `topic`."
+                )
+            rows = await archived(conn, ref.platform, ref.workspace_id, season.number)
+            return Reply(card=archive_card(season, rows, tz), private=False)
+        period = scoring.season_period(season.number)
+        top = await board(conn, ref, period=period, topic=topic)
+        mine = await rank(conn, ref, period=period, topic=topic)
+    reply = _points_reply(
+        f"Leaderboard · season “{season.name}”", f"in season “{season.name}”", topic, top, mine
+    )
+    if reply.card is not None:
+        until = f"Runs through {day_text(season.last_day)}."
+        footer = f"{reply.card.footer} {until}".strip()
+        reply = replace(reply, card=replace(reply.card, footer=footer))
+    return reply
+
+
+async def no_season(conn: AsyncConnection, ref: MemberRef) -> Reply:
+    """What to say when no season runs: how to start one, and the past ones' names."""
+    known = await season_names(conn, ref.platform, ref.workspace_id)
+    past = (
+        f" Past seasons: {', '.join(f'“{n}”' for n in known[:10])}; "
+        '`/leaderboard season:"NAME"` shows one.'
+        if known
+        else ""
+    )
+    return Reply.text(
+        "No season is running. An admin starts one with `/season start NAME until "
+        f"YYYY-MM-DD`.{past}",
+        title="Season board",
+    )
+
+
 FEATURE = Feature(
     "leaderboard",
     commands=(
         CommandSpec(
             "leaderboard",
-            "The board for this week (or month, or all time), optionally for one topic; "
-            "or the calibration board",
+            "The board for this week (or month, all time, the running season or a past one), "
+            "optionally for one topic; or the calibration board",
             show,
-            (PERIOD, TOPIC, BOARD),
+            (BOARD_PERIOD, TOPIC, BOARD, SEASON),
             example="/leaderboard month statistics",
         ),
     ),

@@ -343,6 +343,41 @@ away_periods = Table(
     Index(None, "platform", "workspace_id", "user_id"),
 )
 
+# /season: a named stretch of time whose points also count in the score period
+# "season:<number>" (numbers count up per workspace, so they move with it unchanged).
+# ``running`` is true while it runs and null after, so the unique key allows one running
+# season per workspace (nulls never clash). At the end its top 10 go to season_results.
+seasons = Table(
+    "seasons",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("channel_id", String(64), nullable=False),  # where it started and is announced
+    Column("last_day", String(10), nullable=False),  # local date, ISO: the last day it runs
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=False),  # midnight after last_day, or ended early
+    Column("running", Boolean),
+    Column("closed_at", UTCDateTime()),  # archived and announced
+    UniqueConstraint("platform", "workspace_id", "running"),
+    UniqueConstraint("platform", "workspace_id", "name"),
+)
+
+season_results = Table(
+    "season_results",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("season", Integer, primary_key=True),  # seasons.number
+    Column("user_id", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False),  # as it was at the end
+    Column("place", Integer, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("correct", Integer, nullable=False),
+)
+
 # Mock interviews: opt-in profiles, blocks, rounds, groups, check-ins, packets, feedback.
 mock_profiles = Table(
     "mock_profiles",

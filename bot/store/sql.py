@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Join, Table, and_
+from sqlalchemy import ColumnElement, Join, Table, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
 from bot.chat import MemberRef
-from bot.store.schema import members, scores
+from bot.store.schema import members, scores, seasons
 
 _STATEMENTS: dict[tuple[object, ...], Any] = {}
 
@@ -79,8 +79,10 @@ async def add_score(
     answered: int = 0,
     correct: int = 0,
 ) -> None:
-    """Maintain the leaderboard aggregates: every period the moment falls in, overall and
-    for the topic. Runs inside the caller's transaction, next to the answer it counts."""
+    """Maintain the leaderboard aggregates: every period the moment falls in (the season
+    running then too), overall and for the topic. Runs inside the caller's transaction, next
+    to the answer it counts."""
+    season = await season_at(conn, member.platform, member.workspace_id, at)
     rows = [
         {
             "platform": member.platform,
@@ -92,7 +94,7 @@ async def add_score(
             "answered": answered,
             "correct": correct,
         }
-        for period in scoring.periods(at, tz)
+        for period in scoring.periods(at, tz, season)
         for scope_topic in ("*", topic)
     ]
     await upsert(
@@ -102,6 +104,25 @@ async def add_score(
         keys=("platform", "workspace_id", "user_id", "period", "topic"),
         add=("points", "answered", "correct"),
     )
+
+
+async def season_at(
+    conn: AsyncConnection, platform: str, workspace_id: str, at: datetime
+) -> int | None:
+    """The number of the workspace's season that ``at`` falls in, if any (seasons never
+    overlap: one runs at a time, from its start until its end)."""
+    found = await conn.scalar(
+        select(seasons.c.number)
+        .where(
+            seasons.c.platform == platform,
+            seasons.c.workspace_id == workspace_id,
+            seasons.c.started_at <= at,
+            seasons.c.ends_at > at,
+        )
+        .order_by(seasons.c.number.desc())
+        .limit(1)
+    )
+    return None if found is None else int(found)
 
 
 def of_workspace(table: Table, ref: MemberRef) -> list[ColumnElement[bool]]:
