@@ -120,6 +120,7 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     from sqlalchemy.engine import make_url
 
     from adapters.console import ConsolePlatform, ConsoleSession
+    from adapters.reviewer import build_reviewer
     from bot.app import build_app
     from bot.ports import ManualClock
     from bot.scheduler import ManualDriver
@@ -138,7 +139,13 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     driver = ManualDriver(clock) if clock else None
     if interactive:  # preparing the database and the bank takes a moment
         console.print("[dim]studybot is starting… (Ctrl-C or Ctrl-D leaves)[/dim]")
-    app = await build_app(settings=settings, platform=platform, clock=clock, driver=driver)
+    app = await build_app(
+        settings=settings,
+        platform=platform,
+        clock=clock,
+        driver=driver,
+        reviewer=build_reviewer(),
+    )
     try:
         await app.start()
         session = ConsoleSession(app, platform, stream, echo=not stream.isatty(), sim=driver)
@@ -195,11 +202,16 @@ async def _interactive(session: ConsoleSession) -> int:
 
 async def _run_discord(settings: Settings) -> int:
     from adapters.discord import run
+    from adapters.reviewer import build_reviewer
     from adapters.settings import DiscordSettings
     from bot.app import build_app
 
     discord = DiscordSettings()
-    await run(discord, lambda platform: build_app(settings=settings, platform=platform))
+    reviewer = build_reviewer()
+    await run(
+        discord,
+        lambda platform: build_app(settings=settings, platform=platform, reviewer=reviewer),
+    )
     return 0
 
 
@@ -260,13 +272,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_slack(settings: Settings) -> int:
+    from adapters.reviewer import build_reviewer
     from adapters.settings import SlackSettings
     from adapters.slack import run
     from adapters.slack.platform import build_platform
     from bot.app import build_app
 
     slack = SlackSettings()
-    app = await build_app(settings=settings, platform=build_platform(slack))
+    app = await build_app(
+        settings=settings, platform=build_platform(slack), reviewer=build_reviewer()
+    )
     try:
         await run(slack, app)
     finally:
@@ -755,7 +770,20 @@ def _logging(args: argparse.Namespace, settings: Settings) -> None:
             "the default) or json (one JSON object a line, for log shippers)."
         )
     hidden = [s.get_secret_value() for s in secrets] + [_db_password(settings.database_url)]
+    hidden.append(_llm_key())
     configure_logging(_log_level(settings, platform=on_platform), log_format, secrets=hidden)
+
+
+def _llm_key() -> str:
+    """The AI reviewer's API key, hidden from the logs like the platform tokens."""
+    from pydantic import ValidationError
+
+    from adapters.reviewer import ReviewerSettings
+
+    try:
+        return ReviewerSettings().api_key.get_secret_value()
+    except ValidationError:
+        return ""
 
 
 def _db_password(url: str) -> str:
@@ -791,6 +819,7 @@ def _command(args: argparse.Namespace) -> int:
             "SlackSettings",
             "ConsoleSettings",
             "ServiceSettings",
+            "ReviewerSettings",
         ):
             raise
         raise Refusal(_settings_problem(exc)) from None

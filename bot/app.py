@@ -23,6 +23,7 @@ from bot.jobs import Jobs
 from bot.outbox import Outbox
 from bot.ports import Clock, Platform, ScaledClock, SystemClock
 from bot.registry import Registry
+from bot.review import Reviewer
 from bot.scheduler import APSchedulerDriver, Driver, PacedDriver
 from bot.store import sql
 from bot.store.db import create_engine, migrate
@@ -134,6 +135,7 @@ async def build_app(
     outbox: Outbox | None = None,
     driver: Driver | None = None,
     features: Registry | None = None,
+    reviewer: Reviewer | None = None,
 ) -> App:
     """Migrate the database, sync the shipped bank, and wire the core to ``platform``."""
     engine = create_engine(settings.database_url)
@@ -158,6 +160,7 @@ async def build_app(
         rng=rng or random.Random(),
         jobs=jobs,
         commands=wired.commands,
+        reviewer=reviewer,
     )
     jobs.bind(ctx)
     return App(ctx=ctx, core=Core(ctx, wired))

@@ -21,6 +21,7 @@ from bot.chat import Action, Attachment, FormSubmit, Member, MemberRef, Place, R
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.ports import Clock
+from bot.review import Reviewer
 
 
 class Permission(Enum):
@@ -198,3 +199,5 @@ class Context:
     commands: tuple[CommandSpec, ...] = ()  # the table, in /help order
     # This process among the instances sharing the database (holder of the fires it claims).
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # The optional LLM reviewer of open answers (advice only); None when not configured.
+    reviewer: Reviewer | None = None

@@ -26,12 +26,20 @@ count in mastery like any card. The first Done stands; it is recorded in ``deliv
 under ``selfrate:rated:<drop id>:<user id>``, and the private message after a reveal under
 ``selfrate:dm:<drop id>:<user id>``, so a reveal resumed by another instance never sends
 it twice (both keys end in the user id, so `/me export` and `/me forget` find them).
+
+When the workspace turned the AI reviewer on (`/settings reviewer on`) and the server has
+one (``ctx.reviewer``), each author also gets its advice in a second private message, once
+(``selfrate:review:<drop id>:<user id>``): a separate message because pressing a key point
+redraws the rating card, and the advice is not stored to be drawn again. Each review counts
+against the workspace's daily budget (``store_meta`` key ``llm-requests:<UTC date>``). The
+advice never reaches points or ratings: only Done does.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -55,13 +63,14 @@ from bot.chat import (
 )
 from bot.claims import step_once
 from bot.context import Context
-from bot.features import answering, practice
+from bot.features import answering, practice, settings
 from bot.features import drops as drops_feature
 from bot.features.drops import MAX_ID, OPEN, Drop
 from bot.handlers import UNKNOWN_BUTTON, UNKNOWN_FORM, Feature
 from bot.ports import PlatformError
+from bot.review import DISCLAIMER, Review
 from bot.store import sql
-from bot.store.schema import answers, deliveries
+from bot.store.schema import answers, deliveries, store_meta
 from questions.schema import OpenItem
 
 log = logging.getLogger(__name__)
@@ -196,20 +205,111 @@ async def after_reveal(ctx: Context, drop: Drop) -> None:
                 .order_by(answers.c.answered_at, answers.c.id)
             )
         ).all()
+        advise = ctx.reviewer is not None and await settings.reviewer_on(
+            conn, drop.place.platform, drop.place.workspace_id
+        )
     place = drop.place
     for user_id, text in written:
         member = MemberRef(place.platform, place.workspace_id, str(user_id))
         card = rating_card(drop, str(text), member)
-        try:
-            await step_once(
-                ctx,
-                dm_key(drop.id, member.user_id),
-                platform=place.platform,
-                workspace_id=place.workspace_id,
-                send=partial(ctx.platform.dm, member, card),
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            (dm_key(drop.id, member.user_id), partial(ctx.platform.dm, member, card))
+        ]
+        if advise:
+            steps.append(
+                (
+                    review_key(drop.id, member.user_id),
+                    partial(_advise, ctx, drop, member, str(text)),
+                )
             )
+        try:
+            for key, send in steps:
+                await step_once(
+                    ctx, key, platform=place.platform, workspace_id=place.workspace_id, send=send
+                )
         except PlatformError as exc:
             log.warning("could not send %s the self-rating of drop %s: %s", user_id, drop.id, exc)
+
+
+# ---- the AI reviewer's advice (optional, never a score) --------------------------------------
+
+
+def review_key(drop_id: int, user_id: str) -> str:
+    return f"selfrate:review:{drop_id}:{user_id}"
+
+
+async def _spend(ctx: Context, member: MemberRef, budget: int) -> bool:
+    """Count one request against the workspace's budget for today (UTC); False if spent."""
+    scope = {"platform": member.platform, "workspace_id": member.workspace_id}
+    key = f"llm-requests:{ctx.clock.now().date().isoformat()}"
+    async with ctx.engine.begin() as conn:
+        await sql.insert_ignore(
+            conn, store_meta, {**scope, "key": key, "value": "0"}, keys=(*scope, "key")
+        )
+        where = [store_meta.c[name] == value for name, value in {**scope, "key": key}.items()]
+        used = int(
+            await conn.scalar(select(store_meta.c.value).where(*where).with_for_update()) or 0
+        )
+        if used >= budget:
+            return False
+        await conn.execute(store_meta.update().where(*where).values(value=str(used + 1)))
+    return True
+
+
+def advice_card(drop: Drop, review: Review) -> Card:
+    """The reviewer's advice: strength, to improve, follow-up, covered points with quotes."""
+    covered = "\n".join(f"✓ {point}: “{clip(quote, 200)}”" for point, quote in review.covered)
+    fields = [
+        Field("A strength", review.strength),
+        Field("One thing to improve", review.improve),
+        Field("An interviewer might ask next", review.follow_up),
+        Field("Key points it found, in your words", covered or "None it could quote."),
+    ]
+    if review.suspicious:
+        fields.append(
+            Field(
+                "Note",
+                "Your answer contained words addressed to the grader; they were read as part "
+                "of the answer and changed nothing.",
+            )
+        )
+    which = "your question" if drop.private_to else f"drop #{drop.id}"
+    return Card(
+        title=f"An AI reviewer's advice on your answer to {which}",
+        fields=tuple(fields),
+        footer=f"{DISCLAIMER} Your own ticks on the key points decide the review.",
+        tone=Tone.INFO,
+    )
+
+
+def _budget_spent(budget: int) -> Card:
+    return Card(
+        title="No AI review this time",
+        body=f"This workspace has used its {plural(budget, 'AI review')} for today, so your "
+        "answer was not sent. Reviews resume tomorrow (UTC); your self-rating works as usual.",
+        tone=Tone.INFO,
+    )
+
+
+async def _advise(ctx: Context, drop: Drop, member: MemberRef, text: str) -> None:
+    """Ask the reviewer within the budget and send its advice; no advice if it fails."""
+    reviewer = ctx.reviewer
+    if reviewer is None or not isinstance(drop.item, OpenItem):
+        return
+    if not await _spend(ctx, member, reviewer.daily_budget):
+        log.warning("reviewer budget spent in %s/%s", member.platform, member.workspace_id)
+        await ctx.platform.dm(member, _budget_spent(reviewer.daily_budget))
+        return
+    try:
+        review = await reviewer.review(drop.item, text)
+    except Exception:  # a reviewer's failure must never stop the reveal
+        log.exception("the reviewer failed on drop %s", drop.id)
+        review = None
+    if review is None:
+        return
+    if review.suspicious:  # logged without the answer's text
+        log.warning("answer by %s to drop %s speaks to the grader", member.user_id, drop.id)
+    await ctx.platform.dm(member, advice_card(drop, review))
 
 
 # ---- the buttons and the /practice answer form -----------------------------------------------

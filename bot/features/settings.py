@@ -1,13 +1,16 @@
-"""Workspace settings: its time zone, and the role the week's top 3 hold (Discord)."""
+"""Workspace settings: its time zone, the role the week's top 3 hold (Discord), and whether
+the optional AI reviewer advises on open answers (kept in ``store_meta``, off by default)."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Reply, Tone
 from bot.context import Context
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option, Permission
-from bot.store.schema import workspaces
+from bot.store import sql
+from bot.store.schema import store_meta, workspaces
 from bot.timespec import SpecError, parse_timezone
 
 
@@ -31,6 +34,49 @@ async def set_reward_role(ctx: Context, inv: Invocation) -> Reply:
         f"Each Monday's digest gives <@&{role}> to last week's top 3 and takes it from the "
         "previous holders. The bot needs Manage Roles, and its own role must sit above that "
         "role. On platforms without roles the digest's announcement is the reward.",
+        tone=Tone.GOOD,
+    )
+
+
+REVIEWER = "reviewer"  # the store_meta key of the workspace's reviewer switch
+
+
+async def reviewer_on(conn: AsyncConnection, platform: str, workspace_id: str) -> bool:
+    """Whether the workspace turned the AI reviewer on (off unless it did)."""
+    value = await conn.scalar(
+        select(store_meta.c.value).where(
+            store_meta.c.platform == platform,
+            store_meta.c.workspace_id == workspace_id,
+            store_meta.c.key == REVIEWER,
+        )
+    )
+    return value == "on"
+
+
+async def set_reviewer(ctx: Context, inv: Invocation) -> Reply:
+    """Turn the AI reviewer's advice on open answers on or off for this workspace."""
+    state = str(inv.options["state"])
+    platform, workspace_id = _scope(inv)
+    async with ctx.engine.begin() as conn:
+        await sql.upsert(
+            conn,
+            store_meta,
+            {"platform": platform, "workspace_id": workspace_id, "key": REVIEWER, "value": state},
+            keys=("platform", "workspace_id", "key"),
+            update=("value",),
+        )
+    if state == "off":
+        return Reply.text("The AI reviewer is off: open answers are sent to no model.")
+    if ctx.reviewer is None:
+        return Reply.text(
+            "The AI reviewer is switched on for this workspace, but this server has no model "
+            "configured, so nothing is sent yet. Whoever runs the bot sets STUDYBOT_LLM_URL "
+            "(and STUDYBOT_LLM_MODEL) to turn it on."
+        )
+    return Reply.text(
+        "The AI reviewer is on: after an open drop's reveal each author also gets its "
+        "advice privately. It never changes points or review ratings, and each workspace has "
+        f"a daily limit of {ctx.reviewer.daily_budget} reviews.",
         tone=Tone.GOOD,
     )
 
@@ -73,6 +119,14 @@ FEATURE = Feature(
             (Option("role", "The role (@Role), or off", Kind.ROLE, required=True),),
             Permission.ADMIN,
             example="/settings reward-role off",
+        ),
+        CommandSpec(
+            "settings reviewer",
+            "Let an AI reviewer advise on open answers (never changes points); on or off",
+            set_reviewer,
+            (Option("state", "on or off", Kind.CHOICE, ("on", "off"), required=True),),
+            Permission.ADMIN,
+            example="/settings reviewer on",
         ),
     ),
 )
