@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 
 from pydantic import Field, SecretStr
@@ -82,6 +80,9 @@ class ChatCompletions:
             raise CompletionError(f"the model server could not be reached: {exc}") from None
 
     def _post_urllib(self, body: bytes) -> bytes:
+        import urllib.error  # the fallback without aiohttp: imported only when used
+        import urllib.request
+
         request = urllib.request.Request(self.endpoint, data=body, headers=self.headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

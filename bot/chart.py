@@ -6,8 +6,10 @@ import asyncio
 import functools
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:  # Pillow is imported when a chart is first drawn, not at start-up
+    from PIL import ImageFont
 
 WIDTH = 640
 ROW = 26
@@ -24,6 +26,8 @@ GRID = (225, 225, 225)
 @functools.cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """Pillow's built-in font at ``size``, loaded once per size (loading takes milliseconds)."""
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
@@ -34,6 +38,8 @@ async def mastery_bars_async(values: Sequence[tuple[str, float]], *, title: str)
 
 def mastery_bars(values: Sequence[tuple[str, float]], *, title: str) -> bytes:
     """Horizontal bars, one per label, for values between 0 and 1; returns PNG bytes."""
+    from PIL import Image, ImageDraw
+
     height = TOP + ROW * len(values) + 16
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     draw = ImageDraw.Draw(image)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import html
 import io
@@ -27,8 +28,8 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import genanki  # type: ignore[import-untyped]
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,19 +64,33 @@ BACK = (
     '{{FrontSide}}\n<hr id="answer">\n<div class="key">{{Answer}}</div>\n'
     '<div class="why">{{Explanation}}</div>\n<div class="source">{{Source}}</div>'
 )
-MODEL = genanki.Model(
-    MODEL_ID,
-    "studybot question",
-    fields=[
-        {"name": "Prompt"},
-        {"name": "Options"},
-        {"name": "Answer"},
-        {"name": "Explanation"},
-        {"name": "Source"},
-    ],
-    templates=[{"name": "Recall", "qfmt": FRONT, "afmt": BACK}],
-    css=CSS,
-)
+
+
+@functools.cache
+def _genanki() -> Any:
+    """genanki, imported when a deck is first built rather than at every start-up."""
+    import genanki  # type: ignore[import-untyped]
+
+    return genanki
+
+
+@functools.cache
+def _model() -> Any:
+    """The note type every studybot deck uses (its id never changes)."""
+    return _genanki().Model(
+        MODEL_ID,
+        "studybot question",
+        fields=[
+            {"name": "Prompt"},
+            {"name": "Options"},
+            {"name": "Answer"},
+            {"name": "Explanation"},
+            {"name": "Source"},
+        ],
+        templates=[{"name": "Recall", "qfmt": FRONT, "afmt": BACK}],
+        css=CSS,
+    )
+
 
 WHICH = Option(
     "which",
@@ -205,21 +220,22 @@ def deck_id(member: MemberRef) -> int:
 
 
 def note_guid(member: MemberRef, question_id: str) -> str:
-    guid: str = genanki.guid_for(GUID_SALT, member.platform, member.workspace_id, question_id)
+    guid: str = _genanki().guid_for(GUID_SALT, member.platform, member.workspace_id, question_id)
     return guid
 
 
-def _note(member: MemberRef, found: Answered) -> genanki.Note:
+def _note(member: MemberRef, found: Answered) -> Any:
     item = found.item
     tags = ["studybot", item.topic, item.difficulty, *(["missed"] if found.missed else [])]
-    return genanki.Note(
-        model=MODEL, fields=note_fields(item), guid=note_guid(member, item.id), tags=tags
+    return _genanki().Note(
+        model=_model(), fields=note_fields(item), guid=note_guid(member, item.id), tags=tags
     )
 
 
-def build_package(name: str, number: int, notes: Sequence[genanki.Note], at: float) -> bytes:
+def build_package(name: str, number: int, notes: Sequence[Any], at: float) -> bytes:
     """The .apkg: a zip holding the SQLite collection genanki writes (in a temporary
     directory that is removed afterwards) and an empty media list."""
+    genanki = _genanki()
     deck = genanki.Deck(
         number,
         name,
