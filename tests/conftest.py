@@ -290,6 +290,24 @@ async def make_chat(
     return Chat(app, platform, clock, driver)
 
 
+@contextlib.asynccontextmanager
+async def two_instances(
+    database_url: str,
+    platform: MemoryPlatform | None = None,
+    *,
+    items: tuple[Item, ...] | None = None,
+) -> AsyncIterator[tuple[Chat, Chat]]:
+    """Two instances on one database and one platform, on a shared simulated clock."""
+    clock, platform = ManualClock(), platform or MemoryPlatform(platform="memory")
+    first = await make_chat(database_url, clock=clock, platform=platform, items=items)
+    second = await make_chat(database_url, clock=clock, platform=platform, items=items)
+    try:
+        yield first, second
+    finally:
+        await first.app.close()
+        await second.app.close()
+
+
 @pytest.fixture
 async def chat(database_url: str, items: tuple[Item, ...]) -> AsyncIterator[Chat]:
     chat = await make_chat(database_url, items=items)

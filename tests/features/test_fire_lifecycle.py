@@ -15,7 +15,7 @@ from bot.chat import Card, Command, Place
 from bot.config import Settings
 from bot.ports import ManualClock, MemoryPlatform, PlatformError
 from bot.store.schema import fires
-from tests.conftest import Chat, make_chat, member, mini_bank
+from tests.conftest import Chat, make_chat, member, mini_bank, two_instances
 
 
 def _drops(chat: Chat) -> list[str]:
@@ -35,14 +35,8 @@ async def _fires(chat: Chat) -> list[tuple[str, str | None, int]]:
 @pytest.fixture
 async def pair(database_url: str) -> AsyncIterator[tuple[Chat, Chat]]:
     """Two instances on one database and one channel, on a shared simulated clock."""
-    clock, platform = ManualClock(), MemoryPlatform(platform="memory")
-    first = await make_chat(database_url, clock=clock, platform=platform)
-    second = await make_chat(database_url, clock=clock, platform=platform)
-    try:
-        yield first, second
-    finally:
-        await first.app.close()
-        await second.app.close()
+    async with two_instances(database_url) as pair:
+        yield pair
 
 
 async def test_a_fire_left_claimed_by_a_dead_instance_is_taken_over_and_posted_once(

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat import FormSubmit, Member
-from bot.ports import ManualClock, MemoryPlatform
+from bot.ports import MemoryPlatform
 from bot.store.schema import fires, mock_groups, mock_rounds
-from tests.conftest import Chat, make_chat, member
+from tests.conftest import Chat, member, two_instances
 from tests.features.test_mocks import _bank
 
 PEOPLE = ("Ann", "Ben", "Cat", "Dan", "Eve")
@@ -22,14 +22,8 @@ PEOPLE = ("Ann", "Ben", "Cat", "Dan", "Eve")
 
 @pytest.fixture
 async def pair(database_url: str) -> AsyncIterator[tuple[Chat, Chat]]:
-    clock, platform = ManualClock(), MemoryPlatform(platform="memory")
-    first = await make_chat(database_url, clock=clock, platform=platform, items=_bank())
-    second = await make_chat(database_url, clock=clock, platform=platform, items=_bank())
-    try:
-        yield first, second
-    finally:
-        await first.app.close()
-        await second.app.close()
+    async with two_instances(database_url, items=_bank()) as pair:
+        yield pair
 
 
 async def _join_five(chat: Chat) -> list[Member]:

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat import Card, Place
-from bot.ports import ManualClock, MemoryPlatform, Sent
+from bot.ports import MemoryPlatform, Sent
 from bot.store.schema import drops, fires
-from tests.conftest import Chat, make_chat, member
+from tests.conftest import Chat, member, two_instances
 
 
 class ForgetfulPlatform(MemoryPlatform):
@@ -41,14 +41,9 @@ class ForgetfulPlatform(MemoryPlatform):
 
 @pytest.fixture
 async def pair(database_url: str) -> AsyncIterator[tuple[Chat, Chat, ForgetfulPlatform]]:
-    clock, platform = ManualClock(), ForgetfulPlatform()
-    first = await make_chat(database_url, clock=clock, platform=platform)
-    second = await make_chat(database_url, clock=clock, platform=platform)
-    try:
+    platform = ForgetfulPlatform()
+    async with two_instances(database_url, platform) as (first, second):
         yield first, second, platform
-    finally:
-        await first.app.close()
-        await second.app.close()
 
 
 def _titles(platform: MemoryPlatform) -> Counter[str]:

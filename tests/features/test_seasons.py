@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat import Reply
-from bot.ports import ManualClock, MemoryPlatform
 from bot.store.schema import season_results
-from tests.conftest import Chat, make_chat, member
+from tests.conftest import Chat, member, two_instances
 
 # The manual clock starts on Mon 2026-01-05 09:00 UTC.
 
@@ -88,14 +87,8 @@ async def test_the_end_archives_the_top_ten_and_announces_them_once(chat: Chat) 
 
 @pytest.fixture
 async def pair(database_url: str) -> AsyncIterator[tuple[Chat, Chat]]:
-    clock, platform = ManualClock(), MemoryPlatform(platform="memory")
-    first = await make_chat(database_url, clock=clock, platform=platform)
-    second = await make_chat(database_url, clock=clock, platform=platform)
-    try:
-        yield first, second
-    finally:
-        await first.app.close()
-        await second.app.close()
+    async with two_instances(database_url) as pair:
+        yield pair
 
 
 async def test_two_instances_announce_the_end_once(pair: tuple[Chat, Chat]) -> None:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from bot.chat import Button, Card, Member, MemberRef, Place
 from bot.features import practice, progress, selfrate
-from bot.ports import ManualClock, MemoryPlatform, Sent
+from bot.ports import MemoryPlatform, Sent
 from bot.store.schema import cards, deliveries, review_logs
-from tests.conftest import Chat, make_chat
+from tests.conftest import Chat, two_instances
 
 ALICE_ANSWER = "It fits noise in the training data; the train/validation gap widens."
 BOB_ANSWER = "The model memorises its training examples and fails on new data."
@@ -262,14 +262,9 @@ class DyingPlatform(MemoryPlatform):
 
 @pytest.fixture
 async def pair(database_url: str) -> AsyncIterator[tuple[Chat, Chat, DyingPlatform]]:
-    clock, platform = ManualClock(), DyingPlatform()
-    first = await make_chat(database_url, clock=clock, platform=platform)
-    second = await make_chat(database_url, clock=clock, platform=platform)
-    try:
+    platform = DyingPlatform()
+    async with two_instances(database_url, platform) as (first, second):
         yield first, second, platform
-    finally:
-        await first.app.close()
-        await second.app.close()
 
 
 async def test_a_resumed_reveal_sends_each_author_one_message(
