@@ -82,22 +82,28 @@ async def renew(ctx: Context, claim_id: int) -> bool:
     return bool(kept.rowcount)
 
 
+async def left_behind(
+    ctx: Context, prefix: str, now: datetime
+) -> list[tuple[int, str, datetime, str]]:
+    """Claims of ``prefix:`` jobs still claimed but whose lease ran out by ``now`` (their
+    instance died or stopped, or is backing off): (id, job, fire_time, local_time) each."""
+    async with ctx.engine.connect() as conn:
+        rows = await conn.execute(
+            select(fires.c.id, fires.c.job, fires.c.fire_time, fires.c.local_time).where(
+                fires.c.status == "claimed",
+                fires.c.lease_until <= now,
+                fires.c.job.like(f"{prefix}:%"),
+            )
+        )
+        return [(int(i), str(job), at, str(local)) for i, job, at, local in rows.all()]
+
+
 async def take_over_left(ctx: Context, prefix: str) -> list[tuple[int, str]]:
     """Take over every ``prefix:`` claim whose lease ran out; the (claim id, job) won. Each
     takeover is one conditional UPDATE, so two instances never both win a claim."""
     now = ctx.clock.now()
-    async with ctx.engine.connect() as conn:
-        left = (
-            await conn.execute(
-                select(fires.c.id, fires.c.job).where(
-                    fires.c.status == "claimed",
-                    fires.c.lease_until <= now,
-                    fires.c.job.like(f"{prefix}:%"),
-                )
-            )
-        ).all()
     won = []
-    for claim_id, job in left:
+    for claim_id, job, _fire_time, _local_time in await left_behind(ctx, prefix, now):
         async with ctx.engine.begin() as conn:
             taken = await conn.execute(
                 update(fires)
@@ -109,7 +115,7 @@ async def take_over_left(ctx: Context, prefix: str) -> list[tuple[int, str]]:
                 )
             )
         if taken.rowcount:
-            won.append((int(claim_id), str(job)))
+            won.append((claim_id, job))
     return won
 
 
@@ -119,17 +125,7 @@ async def resume_left(
     """Claims of ``prefix:`` jobs whose lease ran out (their instance died or stopped, or is
     backing off): ``run(job, fire_time)`` again inside the grace window, else failed."""
     now = ctx.clock.now()
-    async with ctx.engine.connect() as conn:
-        left = (
-            await conn.execute(
-                select(fires.c.id, fires.c.job, fires.c.fire_time).where(
-                    fires.c.status == "claimed",
-                    fires.c.lease_until <= now,
-                    fires.c.job.like(f"{prefix}:%"),
-                )
-            )
-        ).all()
-    for fire_id, job, fire_time in left:
+    for fire_id, job, fire_time, _local_time in await left_behind(ctx, prefix, now):
         if now - fire_time <= timedelta(minutes=ctx.settings.grace_minutes):
             await run(job, fire_time)
             continue

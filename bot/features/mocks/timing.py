@@ -7,13 +7,13 @@ from functools import partial
 
 from sqlalchemy import select
 
-from bot.claims import LEASE, claim_local, claim_once, resume_left, settle
+from bot.claims import LEASE, claim_local, claim_once, left_behind, resume_left, settle
 from bot.context import Context, workspace_tz
 from bot.features.mocks.policy import notice_job_id, round_job_id
 from bot.features.mocks.rounds import NOW_JOB, load_settings, notice, round_now, run_round
 from bot.handlers import Planned
 from bot.scheduler import cron_trigger
-from bot.store.schema import fires, mock_settings
+from bot.store.schema import mock_settings
 from bot.timespec import DAYS
 
 
@@ -81,17 +81,7 @@ async def resume(ctx: Context) -> None:
         await _round(ctx, platform, workspace_id, due)
 
     await resume_left(ctx, "mock", again)
-    async with ctx.engine.connect() as conn:
-        left = (
-            await conn.execute(
-                select(fires.c.job, fires.c.local_time).where(
-                    fires.c.status == "claimed",
-                    fires.c.lease_until <= ctx.clock.now(),
-                    fires.c.job.like(f"{NOW_JOB}:%"),
-                )
-            )
-        ).all()
-    for job, slot in left:
+    for _id, job, _fire_time, slot in await left_behind(ctx, NOW_JOB, ctx.clock.now()):
         _, platform, workspace_id = job.split(":", 2)
         await round_now(ctx, platform=platform, workspace_id=workspace_id, slot=slot)
 
