@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -72,6 +73,23 @@ async def _pg_drop(name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def pg_unreachable() -> NoReturn:
+    """No PostgreSQL to test against: skip the test, or fail it in CI."""
+    message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+async def pg_database_or_skip(template: str | None = None) -> str:
+    """A fresh PostgreSQL database's name (a copy of ``template``, if given); when none can
+    be made, ``pg_unreachable()``."""
+    name = await _pg_database(template=template)
+    if name is None:
+        pg_unreachable()
+    return name
 
 
 def _pg_url(name: str) -> str:
@@ -145,12 +163,9 @@ async def database_url(
     if templates["postgres"] is None:
         templates["postgres"] = await asyncio.to_thread(_pg_template)
     source = templates["postgres"]
-    name = await _pg_database(template=source) if isinstance(source, str) else None
-    if name is None:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    if not isinstance(source, str):  # the template could not be made
+        pg_unreachable()
+    name = await pg_database_or_skip(source)
     try:
         yield _pg_url(name)
     finally:
@@ -163,12 +178,17 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> 
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    name = await _pg_database()
-    if name is None:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    name = await pg_database_or_skip()
+    try:
+        yield _pg_url(name)
+    finally:
+        await _pg_drop(name)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database (not even migrated)."""
+    name = await pg_database_or_skip()
     try:
         yield _pg_url(name)
     finally:

@@ -4,11 +4,9 @@ write-ahead log included), pg_dump for PostgreSQL; never overwriting, never half
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from sqlalchemy.engine import make_url
 from adapters.backup import libpq
 from adapters.cli import main
 from bot.store.schema import answers
-from tests.conftest import PG_ADMIN_DSN, Chat, _pg_database, _pg_drop, _pg_url, make_chat
+from tests.conftest import Chat, make_chat
 
 
 def names(folder: Path) -> list[str]:
@@ -130,21 +128,6 @@ def test_pg_dump_gets_a_libpq_url_and_the_password_outside_the_command_line() ->
     where, env = libpq(url)
     assert where == "postgresql://studybot@db:5432/studybot?sslmode=require"
     assert env == {"PGPASSWORD": "s3cret"}
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database (CI fails when none can be reached)."""
-    name = await _pg_database()
-    if name is None:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield _pg_url(name)
-    finally:
-        await _pg_drop(name)
 
 
 @pytest.mark.postgres

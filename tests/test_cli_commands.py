@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import Refusal, database_url
-from tests.conftest import PG_ADMIN_DSN, _pg_database, _pg_drop
+from tests.conftest import PG_ADMIN_DSN, _pg_drop, pg_database_or_skip
 
 SDKS = ("discord", "slack_bolt", "slack_sdk", "aiohttp")
 
@@ -275,12 +275,7 @@ def test_a_database_that_cannot_be_reached_is_named_without_its_password() -> No
 @pytest.mark.postgres
 def test_studybot_migrate_takes_a_postgres_url(tmp_path: Path) -> None:
     """`DATABASE_URL=postgres://…` (no driver named) migrates a real PostgreSQL database."""
-    name = asyncio.run(_pg_database())
-    if name is None:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    name = asyncio.run(pg_database_or_skip())
     try:
         url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgres://") + f"/{name}"
         result = _studybot("migrate", env={"DATABASE_URL": url})

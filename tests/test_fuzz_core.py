@@ -9,7 +9,6 @@ event, so the data the fuzzer builds up (drops, schedules, packs) is hostile inp
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,14 @@ from bot.chat import Action, Attachment, Command, Event, FormSubmit, Member, Rea
 from bot.commands import Kind
 from questions.loader import load_bank
 from questions.schema import Item
-from tests.conftest import PG_ADMIN_DSN, Chat, _pg_database, _pg_drop, _pg_url, make_chat, member
+from tests.conftest import (
+    Chat,
+    _pg_drop,
+    _pg_url,
+    make_chat,
+    member,
+    pg_database_or_skip,
+)
 from tests.test_fuzz_parsers import AIMED_LINES, COMMAND_LINES, NUMBERS, TOKENS, YAML_TEXT
 
 CATCH_ALL = "Something went wrong on our side"
@@ -79,12 +85,7 @@ def _database(loop: asyncio.AbstractEventLoop, kind: str, tmp: Path) -> tuple[st
     """A database URL for this module, and the PostgreSQL database to drop afterwards."""
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{tmp / 'studybot.db'}", None
-    name = loop.run_until_complete(_pg_database())
-    if name is None:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    name = loop.run_until_complete(pg_database_or_skip())
     return _pg_url(name), name
 
 

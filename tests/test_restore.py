@@ -12,7 +12,6 @@ import shlex
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from sqlalchemy import func, select, text
 from adapters.cli import main
 from bot.store.db import create_engine, head_revision, migrate
 from bot.store.schema import answers
-from tests.conftest import PG_ADMIN_DSN, Chat, _pg_database, _pg_drop, _pg_url, make_chat
+from tests.conftest import Chat, make_chat
 
 
 async def cli(*argv: str) -> int:
@@ -208,20 +207,6 @@ def test_postgres_gets_the_pg_restore_command(
         db.execute("CREATE TABLE t (x)")
     assert main(["restore", str(sqlite_backup)]) == 1
     assert "is a SQLite backup, and this database is PostgreSQL" in capsys.readouterr().err
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    name = await _pg_database()
-    if name is None:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield _pg_url(name)
-    finally:
-        await _pg_drop(name)
 
 
 @pytest.mark.postgres

@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -29,7 +29,7 @@ from bot.store.db import create_engine, head_revision, migrate
 from bot.store.schema import metadata
 from questions.loader import load_bank
 from questions.schema import Item
-from tests.conftest import PG_ADMIN_DSN, Chat, _pg_database, _pg_drop, _pg_url, make_chat, member
+from tests.conftest import Chat, make_chat, member
 
 # Where ids live, written out from bot/store/schema.py and the features' keys: the rules the
 # import must follow, stated here independently of bot/store/transfer.py.
@@ -322,26 +322,6 @@ def renamed(text: str, maps: Mapping[str, Mapping[int, int]]) -> str:
 
 
 # ---- fixtures ----------------------------------------------------------------------------------
-
-
-async def _fresh_postgres() -> str:
-    name = await _pg_database()
-    if name is None:
-        message = f"PostgreSQL not reachable at {PG_ADMIN_DSN}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return name
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database (not even migrated)."""
-    name = await _fresh_postgres()
-    try:
-        yield _pg_url(name)
-    finally:
-        await _pg_drop(name)
 
 
 async def cli(*argv: str) -> int:
