@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from pydantic_core import ErrorDetails
 from pydantic import ValidationError
 
 from questions.schema import KINDS, BankFile, Item
@@ -76,6 +77,30 @@ def node_at(root: yaml.Node, loc: Sequence[int | str]) -> yaml.Node:
     return node
 
 
+# Tags pydantic adds for the branches of a `str | Model` union, such as a key point that is
+# either plain text or a mapping with terms.
+_BRANCHES = frozenset({"constrained-str", "str", "KeyPoint"})
+
+
+def _branch(part: object) -> str | None:
+    if isinstance(part, str):
+        name = part.rsplit(", ", 1)[-1].rstrip("]") if part.startswith("function-") else part
+        return name if name in _BRANCHES else None
+    return None
+
+
+def _wrong_branch(err: ErrorDetails) -> bool:
+    """An error from the union branch the value plainly was not meant for: 'expected text'
+    for a mapping, or 'expected fields' for text."""
+    loc, kind, value = err["loc"], err["type"], err.get("input")
+    branch = next((_branch(p) for p in reversed(loc) if _branch(p)), None)
+    if branch is None:
+        return False
+    if isinstance(value, dict):
+        return branch != "KeyPoint" and kind == "string_type"
+    return branch == "KeyPoint" and kind in {"model_type", "dict_type"}
+
+
 def clean_loc(loc: Sequence[int | str]) -> tuple[int | str, ...]:
     """Drop the union-member tags pydantic adds (``choice``, ``function-after[...]``)."""
     return tuple(
@@ -83,7 +108,11 @@ def clean_loc(loc: Sequence[int | str]) -> tuple[int | str, ...]:
         for i, part in enumerate(loc)
         if not (
             isinstance(part, str)
-            and (part.startswith("function-") or (part in KINDS and isinstance(loc[i - 1], int)))
+            and (
+                part.startswith("function-")
+                or part in _BRANCHES
+                or (part in KINDS and isinstance(loc[i - 1], int))
+            )
         )
     )
 
@@ -209,7 +238,11 @@ def parse_text(text: str, *, path: str) -> tuple[Item, ...]:
 
 
 def _validation_problems(exc: ValidationError, root: yaml.Node, path: str) -> list[Problem]:
-    errors = [(clean_loc(err["loc"]), err) for err in exc.errors(include_url=False)]
+    errors = [
+        (clean_loc(err["loc"]), err)
+        for err in exc.errors(include_url=False)
+        if not _wrong_branch(err)
+    ]
     inner = {loc[:n] for loc, _ in errors for n in range(len(loc))}  # proper prefixes
     problems = []
     for loc, err in errors:

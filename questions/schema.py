@@ -85,6 +85,11 @@ class _ItemBase(_Strict):
     prompt: Annotated[str, Field(min_length=10, max_length=1500)]
 
 
+class _HintMixin(_Strict):
+    # One nudge shown privately on request; a right answer after it earns half the points.
+    hint: Annotated[str | None, Field(min_length=5, max_length=300)] = None
+
+
 class Option(_Strict):
     text: Annotated[str, Field(min_length=1, max_length=300)]
     reason: Annotated[str, Field(min_length=1, max_length=600)]
@@ -105,7 +110,7 @@ class Option(_Strict):
         return value
 
 
-class ChoiceItem(_ItemBase):
+class ChoiceItem(_ItemBase, _HintMixin):
     kind: Literal["choice"]
     options: Annotated[tuple[Option, ...], Field(min_length=3, max_length=4)]
 
@@ -127,10 +132,52 @@ class ChoiceItem(_ItemBase):
         return next(i for i, option in enumerate(self.options) if option.correct)
 
 
-class OpenItem(_ItemBase):
+Term = Annotated[str, Field(min_length=2, max_length=60)]
+TermGroup = Annotated[tuple[Term, ...], Field(min_length=1, max_length=12)]
+
+
+class KeyPoint(_Strict):
+    """A key point with the words that show an answer covered it.
+
+    ``terms`` is a list of groups; a group is a list of synonyms (or one string), and a group
+    matches when the answer contains any of them. The point counts as covered when at least
+    ``need`` groups match (all of them unless ``need`` says fewer). A term ending in ``*``
+    matches any word starting with it (``calibrat*``).
+    """
+
+    point: Text
+    terms: Annotated[tuple[TermGroup, ...], Field(min_length=1, max_length=6)]
+    need: Annotated[int | None, Field(ge=1, le=6)] = None
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _groups(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return tuple((v,) if isinstance(v, str) else v for v in value)
+        return value
+
+    @model_validator(mode="after")
+    def _need_fits(self) -> KeyPoint:
+        if self.need is not None and self.need > len(self.terms):
+            raise ValueError(
+                f"'need' is {self.need} but there are only {len(self.terms)} term groups"
+            )
+        return self
+
+    @property
+    def required(self) -> int:
+        return self.need if self.need is not None else len(self.terms)
+
+
+class OpenItem(_ItemBase, _HintMixin):
     kind: Literal["open"]
     answer: Annotated[str, Field(min_length=40, max_length=2500)]
-    key_points: Annotated[tuple[Text, ...], Field(min_length=3, max_length=6)]
+    key_points: Annotated[tuple[Text | KeyPoint, ...], Field(min_length=3, max_length=6)]
+
+    @property
+    def points(self) -> tuple[str, ...]:
+        """The key points' texts, whether or not they carry terms."""
+        return tuple(p if isinstance(p, str) else p.point for p in self.key_points)
 
 
 class RubricLevel(_Strict):

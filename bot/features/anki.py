@@ -185,7 +185,7 @@ def note_fields(item: ChoiceItem | OpenItem) -> list[str]:
     """Prompt, Options, Answer, Explanation and Source, as the note type names them."""
     source = _html(f"{topic_name(item.topic)} · {item.difficulty} · {item.id}")
     if isinstance(item, OpenItem):
-        points = "".join(f"<li>{_html(p)}</li>" for p in item.key_points)
+        points = "".join(f"<li>{_html(p)}</li>" for p in item.points)
         return [
             _html(item.prompt),
             "",

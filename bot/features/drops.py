@@ -201,7 +201,7 @@ def option_fields(
 
 
 def model_answer_card(item: OpenItem, *, yours: str | None = None) -> Card:
-    fields = [Field("Key points", "\n".join(f"• {p}" for p in item.key_points))]
+    fields = [Field("Key points", "\n".join(f"• {p}" for p in item.points))]
     if yours is not None:
         fields.insert(0, Field("Your answer", yours))
     return Card(

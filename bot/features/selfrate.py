@@ -143,7 +143,7 @@ def rating_card(drop: Drop, text: str, member: MemberRef, mask: int = 0) -> Card
     """The member's answer beside the key points, a toggle per point and Done."""
     item = drop.item
     assert isinstance(item, OpenItem)
-    points = item.key_points
+    points = item.points
     marks = [TICKED if _ticked(mask, i) else UNTICKED for i in range(len(points))]
     toggles = tuple(
         Button(
@@ -345,8 +345,8 @@ def _problem(drop: Drop, press: Press) -> Reply | None:
     item = drop.item
     if not isinstance(item, OpenItem):
         return Reply.error("That question has no key points to tick.")
-    if press.mask >= 1 << len(item.key_points) or (
-        press.point is not None and press.point >= len(item.key_points)
+    if press.mask >= 1 << len(item.points) or (
+        press.point is not None and press.point >= len(item.points)
     ):
         return Reply.error(UNKNOWN_BUTTON)
     if drop.private_to is None and drop.is_open:
@@ -415,7 +415,7 @@ async def _done(ctx: Context, member: MemberRef, press: Press) -> Reply:
         )
         if not first:
             return _already()
-        total = len(drop.item.key_points) if isinstance(drop.item, OpenItem) else 0
+        total = len(drop.item.points) if isinstance(drop.item, OpenItem) else 0
         covered = bin(press.mask).count("1")
         given = rating(covered, total)
         due = await practice.review(

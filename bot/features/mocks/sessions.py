@@ -333,7 +333,7 @@ def _intro_card(round_: Round, group: matching.Group, slots: Sequence[matching.W
 def _notes(item: Item) -> str:
     """What the interviewer reads beside a question: the answer, hints or what to listen for."""
     if isinstance(item, OpenItem):
-        return item.answer + "\nKey points: " + "; ".join(item.key_points)
+        return item.answer + "\nKey points: " + "; ".join(item.points)
     if isinstance(item, ScenarioItem):
         return "Hints: " + "; ".join(item.hints)
     if isinstance(item, BehaviouralItem):
