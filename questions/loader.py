@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic_core import ErrorDetails
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from questions.schema import KINDS, BankFile, Item
 from questions.wording import plain
