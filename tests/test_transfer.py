@@ -49,6 +49,7 @@ ID_COLUMNS: Mapping[tuple[str, str], str] = {
         )
     },
     ("answers", "drop_id"): "drops",
+    ("hints_shown", "drop_id"): "drops",
     ("drops", "schedule_id"): "schedules",
     ("fires", "drop_id"): "drops",
     ("mock_rounds", "fire_id"): "fires",

@@ -155,6 +155,17 @@ answers = Table(
     Index(None, "platform", "workspace_id", "user_id"),
 )
 
+# A drop's hint, shown privately to a member before they answered: a right answer after it
+# earns half the points and no early bonus (features/hints.py).
+hints_shown = Table(
+    "hints_shown",
+    metadata,
+    *_scope(),
+    Column("drop_id", Integer, ForeignKey("drops.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("shown_at", UTCDateTime(), nullable=False),
+)
+
 reactions = Table(
     "reactions",
     metadata,
