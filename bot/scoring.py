@@ -21,11 +21,16 @@ FEEDBACK_GIVEN = 10  # feedback submitted to a partner
 MILESTONES = (7, 30, 100)  # streak lengths announced in the channel
 
 
-def choice_points(*, correct: bool, difficulty: str, after: timedelta | None = None) -> int:
+def choice_points(
+    *, correct: bool, difficulty: str, after: timedelta | None = None, hinted: bool = False
+) -> int:
     """A channel drop: points by difficulty when right, a little for taking part when not,
-    and a bonus for a right answer in the drop's first hour (``after`` = time since posting)."""
+    and a bonus for a right answer in the drop's first hour (``after`` = time since posting).
+    After the hint, a right answer earns half and no bonus."""
     if not correct:
         return TAKING_PART
+    if hinted:
+        return CORRECT[difficulty] // 2
     early = after is not None and after <= EARLY_WINDOW
     return CORRECT[difficulty] + (EARLY_BONUS if early else 0)
 

@@ -13,6 +13,7 @@ from bot.features import (
     digest,
     drops,
     help,
+    hints,
     leaderboard,
     mocks,
     packs,
@@ -28,12 +29,14 @@ from bot.features import (
     tips,
     votes,
 )
+from bot.features.plan import command as plan
 from bot.handlers import Feature
 
 FEATURES: tuple[Feature, ...] = (
     help.FEATURE,
     drops.FEATURE,
     answering.FEATURE,
+    hints.FEATURE,
     confidence.FEATURE,
     reveal.FEATURE,
     selfrate.FEATURE,
@@ -47,6 +50,7 @@ FEATURES: tuple[Feature, ...] = (
     progress.FEATURE,
     practice.FEATURE,
     away.FEATURE,
+    plan.FEATURE,
     mocks.FEATURE,
     privacy.FEATURE,
     anki.FEATURE,

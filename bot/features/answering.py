@@ -10,13 +10,14 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import fsrs
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import metrics, scoring
 from bot.chat import Action, Card, Form, FormField, FormSubmit, MemberRef, Reply, Tone, plural
 from bot.context import Context, workspace_tz
-from bot.features import confidence, practice, progress
+from bot.features import confidence, hints, practice, progress
 from bot.features import drops as drops_feature
 from bot.features.drops import (
     ANSWER_PREFIX,
@@ -120,11 +121,16 @@ async def _choice_points(
     correct: bool,
     now: datetime,
     tz: ZoneInfo,
+    hinted: bool,
 ) -> int:
-    """A channel drop scores by difficulty and speed; private practice a capped little."""
+    """A channel drop scores by difficulty and speed (halved after the hint); private
+    practice a capped little."""
     if drop.private_to is None:
         return scoring.choice_points(
-            correct=correct, difficulty=drop.item.difficulty, after=now - drop.posted_at
+            correct=correct,
+            difficulty=drop.item.difficulty,
+            after=now - drop.posted_at,
+            hinted=hinted,
         )
     earned = await progress.practice_points_today(conn, member, now, tz)
     return scoring.practice_points(correct=correct, earned_today=earned)
@@ -145,7 +151,10 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
         now = ctx.clock.now()
         tz = await workspace_tz(conn, member.platform, member.workspace_id)
         shown_for = now - drop.posted_at
-        points = await _choice_points(conn, drop, member, correct=correct, now=now, tz=tz)
+        hinted = item.hint is not None and await hints.used(conn, drop.id, member.user_id)
+        points = await _choice_points(
+            conn, drop, member, correct=correct, now=now, tz=tz, hinted=hinted
+        )
         inserted = await _insert_answer(
             conn,
             drop=drop,
@@ -174,6 +183,7 @@ async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: Mem
             fast=not public and shown_for <= practice.FAST,
             now=now,
             source=drop.source,
+            rated=fsrs.Rating.Hard if hinted and correct else None,
         )
     metrics.answered("choice", drop.source)
     await progress.announce_milestone(ctx, drop.place, member, streak)

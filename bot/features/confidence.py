@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.chat import Action, Button, MemberRef, Reply, Style, Tone, plural
 from bot.context import Context
 from bot.features import drops as drops_feature
-from bot.features import practice
+from bot.features import hints, practice
 from bot.handlers import UNKNOWN_BUTTON, Feature
 from bot.store import sql
 from bot.store.schema import answers, drops, members
@@ -240,7 +240,10 @@ async def on_action(ctx: Context, action: Action) -> Reply:
             member=member,
             question_id=str(row["question_id"]),
             reviewed_at=row["answered_at"],
-            given=rating(correct=bool(row["correct"]), level=level),
+            given=hints.capped(
+                rating(correct=bool(row["correct"]), level=level),
+                hinted=await hints.used(conn, drop_id, owner),
+            ),
         )
     return _noted(level, public=public, due=due, now=ctx.clock.now())
 

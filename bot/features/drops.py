@@ -25,6 +25,7 @@ from questions.schema import ChoiceItem, Item, OpenItem
 log = logging.getLogger(__name__)
 
 LETTERS = "ABCD"
+HINT_PREFIX = "hint"  # the Hint button: hint:<id>
 ANSWER_PREFIX = "drop"  # buttons and forms that answer a drop: drop:<id>:<option|open>
 OPEN = "open"
 
@@ -166,9 +167,16 @@ def question_card(
             if personal
             else "Answers stay hidden until the reveal; then everyone votes with reactions."
         )
+    if isinstance(item, ChoiceItem | OpenItem) and item.hint:
+        buttons = (*buttons, hint_button(drop_id))
     if tip:
         footer = f"{footer}\n{tip}"
     return Card(title=title, body=body, buttons=buttons, footer=footer, tone=Tone.QUESTION)
+
+
+def hint_button(drop_id: int) -> Button:
+    """The Hint button (features/hints.py handles its presses)."""
+    return Button("Hint", f"{HINT_PREFIX}:{drop_id}", Style.SECONDARY)
 
 
 def drop_title(drop_id: int, item: Item, *, personal: bool = False) -> str:

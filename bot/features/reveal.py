@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import RowMapping, Table, select, update
+from sqlalchemy import RowMapping, Table, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import metrics
@@ -36,7 +36,7 @@ from bot.handlers import CommandSpec, Feature, Invocation, Kind, Option, Permiss
 from bot.ports import PlatformError
 from bot.scheduler import claim
 from bot.store import sql
-from bot.store.schema import answers, drops, fires, members
+from bot.store.schema import answers, drops, fires, hints_shown, members
 from questions.schema import ChoiceItem, OpenItem
 
 log = logging.getLogger(__name__)
@@ -229,8 +229,17 @@ async def _answers_of(conn: AsyncConnection, drop_id: int) -> Sequence[RowMappin
             answers.c.correct,
             answers.c.message_id,
             members.c.display_name,
+            hints_shown.c.shown_at.is_not(None).label("hinted"),
         )
-        .select_from(sql.with_names(answers))
+        .select_from(
+            sql.with_names(answers).outerjoin(
+                hints_shown,
+                and_(
+                    hints_shown.c.drop_id == answers.c.drop_id,
+                    hints_shown.c.user_id == answers.c.user_id,
+                ),
+            )
+        )
         .where(answers.c.drop_id == drop_id)
         .order_by(answers.c.answered_at, answers.c.id)
     )
@@ -242,19 +251,25 @@ def _name(row: RowMapping) -> str:
     return f"@{name}" if name else "someone"
 
 
+def _hint_note(rows: Sequence[RowMapping]) -> str:
+    """ " · 2 used the hint", or nothing when nobody did."""
+    used = sum(1 for r in rows if r["hinted"])
+    return f" · {used} used the hint" if used else ""
+
+
 def _reveal_card(drop: Drop, rows: Sequence[RowMapping]) -> Card:
     item = drop.item
     assert isinstance(item, ChoiceItem)
     picks = Counter(int(r["option_index"]) for r in rows)
     total = sum(picks.values())
-    right = [_name(r) for r in rows if r["correct"]]
+    right = [_name(r) + (" (hint)" if r["hinted"] else "") for r in rows if r["correct"]]
     key = item.key_index
     if not total:
         footer = "Nobody answered this one. The next drop is a fresh chance."
     elif right:
-        footer = f"Right ({len(right)}/{total}): {', '.join(right)}"
+        footer = f"Right ({len(right)}/{total}): {', '.join(right)}{_hint_note(rows)}"
     else:
-        footer = f"Nobody got it right this time ({plural(total, 'answer')})."
+        footer = f"Nobody got it right this time ({plural(total, 'answer')}){_hint_note(rows)}."
     return Card(
         title=f"Answer to drop #{drop.id}: {letter(drop.order, key)}. {item.options[key].text}",
         body=item.prompt,
@@ -281,7 +296,7 @@ async def _reveal_open(
             tone=Tone.GOOD,
         )
         return await poster.post(drop.place, card, key), None
-    thread = await _thread(poster, drop, len(rows))
+    thread = await _thread(poster, drop, len(rows), _hint_note(rows))
     for row in rows:
         if row["message_id"] is None:  # not out yet (a retry resumes here)
             card = Card(title=f"{_name(row)}'s answer", body=str(row["text"]))
@@ -293,7 +308,7 @@ async def _reveal_open(
     return str(drop.reveal_message_id), thread.thread_id
 
 
-async def _thread(poster: _Poster, drop: Drop, answered: int) -> Place:
+async def _thread(poster: _Poster, drop: Drop, answered: int, hinted: str) -> Place:
     """The reveal's header and its thread: made once, recorded as soon as each is out."""
     ctx = poster.ctx
     header_id = drop.reveal_message_id
@@ -301,8 +316,8 @@ async def _thread(poster: _Poster, drop: Drop, answered: int) -> Place:
         item = drop.item
         header = Card(
             title=f"Answers to drop #{drop.id} · {topic_name(item.topic)}",
-            body=f"{item.prompt}\n\n{plural(answered, 'answer')} in the thread. React to the "
-            "ones you learn most from: each member's reaction is a vote. The model answer "
+            body=f"{item.prompt}\n\n{plural(answered, 'answer')} in the thread{hinted}. React "
+            "to the ones you learn most from: each member's reaction is a vote. The model answer "
             f"follows {'it' if answered == 1 else 'them'}.",
             tone=Tone.INFO,
         )

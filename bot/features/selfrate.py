@@ -42,7 +42,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 
 import fsrs
 from sqlalchemy import select
@@ -63,7 +63,7 @@ from bot.chat import (
 )
 from bot.claims import step_once
 from bot.context import Context
-from bot.features import answering, practice, settings
+from bot.features import answering, hints, practice, settings
 from bot.features import drops as drops_feature
 from bot.features.drops import MAX_ID, OPEN, Drop
 from bot.handlers import UNKNOWN_BUTTON, UNKNOWN_FORM, Feature
@@ -71,6 +71,7 @@ from bot.ports import PlatformError
 from bot.review import DISCLAIMER, Review
 from bot.store import sql
 from bot.store.schema import answers, deliveries, store_meta
+from questions.coverage import coverage
 from questions.schema import OpenItem
 
 log = logging.getLogger(__name__)
@@ -139,11 +140,38 @@ def _ticked(mask: int, point: int) -> bool:
     return bool(mask >> point & 1)
 
 
-def rating_card(drop: Drop, text: str, member: MemberRef, mask: int = 0) -> Card:
-    """The member's answer beside the key points, a toggle per point and Done."""
+@lru_cache(maxsize=256)  # each toggle redraws the card from the same answer
+def checked(item: OpenItem, text: str) -> tuple[bool | None, ...]:
+    """The automatic key-point check of an answer (None for a point without terms)."""
+    return coverage(item, text)
+
+
+def auto_mask(found: tuple[bool | None, ...]) -> int:
+    return sum(1 << i for i, hit in enumerate(found) if hit)
+
+
+def _check_line(found: tuple[bool | None, ...]) -> str | None:
+    """ "You covered 3 of 5: ✓ 1 ✓ 2 ✗ 3 …", or None when no point lists terms."""
+    known = [(i, hit) for i, hit in enumerate(found, 1) if hit is not None]
+    if not known:
+        return None
+    marks = " ".join(f"{'✓' if hit else '✗'} {i}" for i, hit in known)
+    hits = sum(1 for _i, hit in known if hit)
+    return (
+        f"You covered {hits} of {len(known)}: {marks}. A word check, not a judgement: "
+        "it ticked those points for you below, so correct any it missed or misread."
+    )
+
+
+def rating_card(drop: Drop, text: str, member: MemberRef, mask: int | None = None) -> Card:
+    """The member's answer beside the key points, a toggle per point and Done. Without a
+    ``mask`` the points the automatic check found are ticked already."""
     item = drop.item
     assert isinstance(item, OpenItem)
     points = item.points
+    found = checked(item, text)
+    if mask is None:
+        mask = auto_mask(found)
     marks = [TICKED if _ticked(mask, i) else UNTICKED for i in range(len(points))]
     toggles = tuple(
         Button(
@@ -160,9 +188,10 @@ def rating_card(drop: Drop, text: str, member: MemberRef, mask: int = 0) -> Card
         Style.PRIMARY,
     )
     which = "Your question" if drop.private_to else f"Drop #{drop.id}"
+    line = _check_line(found)
     return Card(
         title=f"{which}: which key points did your answer make?",
-        body=item.prompt,
+        body=item.prompt if line is None else f"{item.prompt}\n\n{line}",
         fields=(
             Field("Your answer", clip(text, 1500)),
             Field(
@@ -417,7 +446,8 @@ async def _done(ctx: Context, member: MemberRef, press: Press) -> Reply:
             return _already()
         total = len(drop.item.points) if isinstance(drop.item, OpenItem) else 0
         covered = bin(press.mask).count("1")
-        given = rating(covered, total)
+        hinted = await hints.used(conn, drop.id, member.user_id)
+        given = hints.capped(rating(covered, total), hinted=hinted)
         due = await practice.review(
             conn,
             member=member,
