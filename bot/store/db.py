@@ -26,7 +26,11 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+    from bot.store import onetrip
+
+    engine = create_async_engine(
+        url, connect_args={"timeout": BUSY_TIMEOUT_S}, module=onetrip.dbapi()
+    )
     _control_transactions(engine)
     return _GatedEngine(engine.sync_engine)
 
