@@ -7,6 +7,10 @@ reviewed when its author ticks the key points it covered (features/selfrate.py),
 questions have cards too. Intervals are whole days (no intra-day learning steps). /practice
 asks due cards first (multiple-choice or open), then unseen multiple-choice questions, and
 never a seen question before it is due.
+
+An interview plan (features/plan) changes two things here, through its ``state`` module: the
+order ``choose`` asks in (its topics first, and in its last 72 hours a weak card before it is
+due), and the desired retention of a review of a card on its topics in its last week.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from bot import bank
 from bot.chat import Action, Button, Card, MemberRef, Reply, Style, Tone, plural
 from bot.context import Context, workspace_tz
 from bot.features import drops as drops_feature
+from bot.features.plan import state as plan_state
 from bot.handlers import (
     UNKNOWN_BUTTON,
     CommandError,
@@ -107,7 +112,8 @@ async def review(
     key = _key(member, item.id)
     card = await _load_card(conn, key)
     given = rating(correct=correct, fast=fast) if rated is None else rated
-    card, _log = SCHEDULER.review_card(card, given, now)
+    scheduler = await plan_state.scheduler_for(conn, member, item.topic, SCHEDULER)
+    card, _log = scheduler(now).review_card(card, given, now)
     await sql.upsert(
         conn,
         cards,
@@ -169,13 +175,18 @@ async def rerate(
         )
     ).all()
     target = next((log.id for log in reversed(logs) if log.reviewed_at == reviewed_at), None)
-    reps = await conn.scalar(select(cards.c.reps).where(*(cards.c[k] == v for k, v in key.items())))
-    if target is None or reps != len(logs):
+    stored = (
+        await conn.execute(
+            select(cards.c.reps, cards.c.topic).where(*(cards.c[k] == v for k, v in key.items()))
+        )
+    ).first()
+    if target is None or stored is None or stored.reps != len(logs):
         return None
+    scheduler = await plan_state.scheduler_for(conn, member, stored.topic, SCHEDULER)
     card = fsrs.Card(card_id=NO_ID)
     for log in logs:
         rated = given if log.id == target else fsrs.Rating(log.rating)
-        card, _log = SCHEDULER.review_card(card, rated, log.reviewed_at)
+        card, _log = scheduler(log.reviewed_at).review_card(card, rated, log.reviewed_at)
         await conn.execute(
             review_logs.update()
             .where(review_logs.c.id == log.id)
@@ -287,14 +298,29 @@ async def choose(
     due_only: bool = False,
 ) -> Item | None:
     """Due cards first (most overdue first); then a question never seen; never a seen one
-    before it is due."""
-    cutoff = await due_cutoff(conn, member, ctx.clock.now())
+    before it is due. Unfiltered, a running interview plan comes first (``plan_state.picks``:
+    its topics' due cards and today's new questions before the other due cards; new ones
+    ahead of plan, and in its cram weak cards not yet due, after them)."""
+    now = ctx.clock.now()
+    cutoff = await due_cutoff(conn, member, now)
+    planned = plan_state.Picks()
+    if not (filters.topic or filters.difficulty):
+        planned = await plan_state.picks(
+            conn,
+            member,
+            now=now,
+            reach=_in_reach(member),
+            base=SCHEDULER,
+            rng=ctx.rng,
+            due_only=due_only,
+        )
     query = select(cards.c.question_id).where(*_mine(member), cards.c.due < cutoff)
     if filters.topic:
         query = query.where(cards.c.topic == filters.topic)
     if filters.difficulty:
         query = query.where(cards.c.difficulty == filters.difficulty)
-    for question_id in (await conn.scalars(query.order_by(cards.c.due, cards.c.question_id))).all():
+    due = (await conn.scalars(query.order_by(cards.c.due, cards.c.question_id))).all()
+    for question_id in (*planned.first, *due, *planned.then):
         item = await bank.get(
             conn,
             platform=member.platform,
@@ -546,9 +572,10 @@ async def send_reminder(ctx: Context, payload: Mapping[str, object]) -> None:
                 away_periods.c.last_day >= today,
             )
         )
+        planned = await plan_state.sends_daily(conn, member, now)  # its DM counts reviews
     if hhmm is None:
         return  # turned off meanwhile
-    if count and away is None:
+    if count and away is None and not planned:
         await ctx.platform.dm(
             member,
             Card(

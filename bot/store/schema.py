@@ -517,3 +517,18 @@ store_meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# /plan: a member's interview date and the topics to cover by then, one plan per member.
+# Until that local date /practice and a daily DM follow it, reviews in its topics aim higher
+# in its last week, and mock rounds put members whose date is near first (features/plan).
+plans = Table(
+    "plans",
+    metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("workspace_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("interview_day", String(10), nullable=False),  # local date, ISO
+    Column("topics", Text, nullable=False),  # JSON list of topic ids, in the order given
+    Column("remind_at", String(5)),  # HH:MM (workspace time zone) of the daily DM; null: none
+    Column("created_at", UTCDateTime(), nullable=False),
+)

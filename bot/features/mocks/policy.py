@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -80,11 +80,11 @@ class PacketPlan:
 # --- who takes part --------------------------------------------------------------------------
 
 
-def absence(profile: Profile, *, round_no: int, today: date) -> Absence | None:
+def absence(profile: Profile, *, round_no: int, today: date, soon: bool = False) -> Absence | None:
     """Why the member is not in round ``round_no``, or None when they take part.
 
     ``today`` is the workspace's local date; a fortnightly member rests the round after one
-    they were put in.
+    they were put in, unless their interview is ``soon`` (/plan: they come every round).
     """
     if not profile.active:
         return "missed" if profile.missed_in_row >= MISSED_TO_PAUSE else "left"
@@ -94,6 +94,7 @@ def absence(profile: Profile, *, round_no: int, today: date) -> Absence | None:
         return "skipping"
     if (
         profile.cadence == "fortnightly"
+        and not soon
         and profile.last_round is not None
         and round_no - profile.last_round < 2
     ):
@@ -101,13 +102,16 @@ def absence(profile: Profile, *, round_no: int, today: date) -> Absence | None:
     return None
 
 
-def turnout(profiles: Iterable[Profile], *, round_no: int, today: date) -> Turnout:
+def turnout(
+    profiles: Iterable[Profile], *, round_no: int, today: date, soon: Collection[str] = ()
+) -> Turnout:
     """Split the profiles into those matched this round and those sitting it out; members
-    who left, or whose missed sessions paused them, are in neither."""
+    who left, or whose missed sessions paused them, are in neither. ``soon``: the members
+    whose interview is near (/plan), who never rest."""
     taking_part: list[Profile] = []
     sitting_out: list[Profile] = []
     for profile in profiles:
-        why = absence(profile, round_no=round_no, today=today)
+        why = absence(profile, round_no=round_no, today=today, soon=profile.user_id in soon)
         if why is None:
             taking_part.append(profile)
         elif why not in ("left", "missed"):
@@ -118,6 +122,21 @@ def turnout(profiles: Iterable[Profile], *, round_no: int, today: date) -> Turno
 def pauses_after(missed_in_row: int) -> bool:
     """Whether this many missed sessions in a row pause the member's mock interviews."""
     return missed_in_row >= MISSED_TO_PAUSE
+
+
+def interviewed_first(group: matching.Group, soon: Collection[str]) -> matching.Group:
+    """The group with a member whose interview is near (/plan) as the first candidate, so
+    their turn comes first; who interviews whom stays the same (a pair swaps, a trio's
+    circle turns). Unchanged when nobody, or the candidate already, is in ``soon``."""
+    members = list(group.members)
+    if group.candidate in soon:
+        return group
+    first = next((i for i, m in enumerate(members) if m in soon), None)
+    if first is None:
+        return group
+    turned = members[first - 1 :] + members[: first - 1]  # members[first] second
+    observer = turned[2] if len(turned) > 2 else None
+    return replace(group, interviewer=turned[0], candidate=turned[1], observer=observer)
 
 
 def candidate_of(profile: Profile, start: datetime) -> matching.Candidate:

@@ -21,6 +21,7 @@ from bot.features.mocks.groups import display_names, dm
 from bot.features.mocks.policy import Profile
 from bot.features.mocks.profiles import opted_in, profile_of
 from bot.features.mocks.sessions import Round, deliver_session, save_session
+from bot.features.plan import state as plan_state
 from bot.handlers import CommandError, Invocation
 from bot.ports import PlatformError
 from bot.scheduler import claim
@@ -81,7 +82,8 @@ async def _plan_round(ctx: Context, platform: str, workspace_id: str, fire_id: i
         round_no = await _start_round(conn, platform, workspace_id, now=now, fire_id=fire_id)
         today = now.astimezone(tz).date()
         profiles = await _away_paused(conn, platform, workspace_id, today)
-        who = policy.turnout(profiles, round_no=round_no, today=today)
+        soon = await plan_state.interviews_soon(conn, platform, workspace_id, today)
+        who = policy.turnout(profiles, round_no=round_no, today=today, soon=soon)
         await _clear_skips(conn, platform, workspace_id)
         history = await _history(conn, platform, workspace_id, round_no)
         blocks = await _blocks(conn, platform, workspace_id)
@@ -90,8 +92,8 @@ async def _plan_round(ctx: Context, platform: str, workspace_id: str, fire_id: i
         taking_part = {p.user_id: p for p in who.taking_part}
         names = await display_names(conn, platform, workspace_id, list(taking_part))
         round_ = Round(round_no, platform, workspace_id, None, taking_part, names)
-        for group in result.groups:
-            await save_session(conn, ctx, round_, group)
+        for group in result.groups:  # an interview near (/plan): interviewed first
+            await save_session(conn, ctx, round_, policy.interviewed_first(group, soon))
         await conn.execute(
             update(mock_rounds)
             .where(mock_rounds.c.id == round_no)
