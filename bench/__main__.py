@@ -123,6 +123,7 @@ def answers(n: int) -> list[Row]:
 
 
 def bursts(presses: int, rounds: int) -> list[Row]:
+    solo = asyncio.run(burst.run(presses, rounds, group=1))
     r = asyncio.run(burst.run(presses, rounds))
     return [
         Row(
@@ -137,6 +138,14 @@ def bursts(presses: int, rounds: int) -> list[Row]:
             f"burst of {presses}: answers/s",
             r["answers_per_s"],
             r["bare_rows_per_s"],
+            "/s",
+            "",
+            None,
+        ),
+        Row(
+            f"burst of {presses}: answers/s, against each press committing alone",
+            r["answers_per_s"],
+            solo["answers_per_s"],
             "/s",
             "",
             None,

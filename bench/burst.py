@@ -1,5 +1,6 @@
 """A burst of presses at once through the real core on a SQLite file: when does each member
-hear back? Baseline: the same number of bare one-row INSERT transactions, also all at once."""
+hear back? Baselines: the same number of bare one-row INSERT transactions, also all at once;
+and the same burst with group commit off (each press commits alone), in the same run."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from common import bare_answer, bench_app
 
 from bot.chat import Action, Command, Member, MemberRef, Place
+from bot.store import db
 
 MINI_BANK = Path(__file__).parent.parent / "tests" / "data" / "mini.yaml"
 
@@ -21,7 +23,16 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
 
 
-async def run(presses: int, rounds: int) -> dict[str, float]:
+async def run(presses: int, rounds: int, *, group: int = db.MAX_GROUP) -> dict[str, float]:
+    """``group``: write transactions committed together at most (1: each alone)."""
+    default, db.MAX_GROUP = db.MAX_GROUP, group
+    try:
+        return await _run(presses, rounds)
+    finally:
+        db.MAX_GROUP = default
+
+
+async def _run(presses: int, rounds: int) -> dict[str, float]:
     app, platform = await bench_app()
     place = Place("memory", "w", "c")
     admin = Member(MemberRef("memory", "w", "admin"), "admin", is_admin=True)
@@ -65,11 +76,17 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    solo = asyncio.run(run(args.presses, args.rounds, group=1))
     r = asyncio.run(run(args.presses, args.rounds))
     print(
         f"{r['presses']:.0f} presses in bursts of {args.presses}: p50 {r['p50_ms']:.0f} ms, "
         f"p99 {r['p99_ms']:.0f} ms, {r['answers_per_s']:.0f} answers/s; bare INSERTs at once: "
         f"{r['bare_rows_per_s']:.0f} rows/s; ratio {r['answers_per_s'] / r['bare_rows_per_s']:.2f}"
+    )
+    print(
+        f"without group commit (same run): p50 {solo['p50_ms']:.0f} ms, p99 "
+        f"{solo['p99_ms']:.0f} ms, {solo['answers_per_s']:.0f} answers/s; group commit "
+        f"throughput ratio {r['answers_per_s'] / solo['answers_per_s']:.2f}"
     )
 
 

@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ def to_json(item: Item) -> str:
     return item.model_dump_json()
 
 
+@lru_cache(maxsize=1024)  # a drop's item is parsed on every press; items are immutable
 def from_json(text: str) -> Item:
     return _ITEM.validate_json(text)
 

@@ -101,6 +101,15 @@ def answer_form(drop_id: int) -> Form:
 
 async def _refusal(conn: AsyncConnection, drop: Drop | None, member: MemberRef) -> Reply | None:
     """Why this member may not answer this drop now, or None if they may."""
+    if refused := _closed_to(drop, member):
+        return refused
+    assert drop is not None
+    return await _existing(conn, drop, member.user_id)
+
+
+def _closed_to(drop: Drop | None, member: MemberRef) -> Reply | None:
+    """Why this member may not answer this drop at all now (not counting an answer of
+    theirs already in: a press finds that out from its insert, with no query first)."""
     if drop is None or (drop.place.platform, drop.place.workspace_id) != (
         member.platform,
         member.workspace_id,
@@ -110,7 +119,7 @@ async def _refusal(conn: AsyncConnection, drop: Drop | None, member: MemberRef) 
         return _not_yours()
     if not drop.is_open:
         return _closed(drop)
-    return await _existing(conn, drop, member.user_id)
+    return None
 
 
 async def _choice_points(
@@ -139,7 +148,7 @@ async def _choice_points(
 async def _record_choice(ctx: Context, *, drop_id: int, option: int, member: MemberRef) -> Reply:
     async with ctx.engine.begin() as conn:
         drop = await drops_feature.load(conn, drop_id, lock=True)
-        refusal = await _refusal(conn, drop, member)
+        refusal = _closed_to(drop, member)
         if refusal:
             return refusal
         assert drop is not None
