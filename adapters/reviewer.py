@@ -3,7 +3,9 @@
 Works with a local server (Ollama, llama.cpp, vLLM) or a hosted API. Configured by
 STUDYBOT_LLM_URL (the base, e.g. http://127.0.0.1:11434/v1), STUDYBOT_LLM_MODEL,
 STUDYBOT_LLM_API_KEY (sent as a Bearer token when set), STUDYBOT_LLM_DAILY_BUDGET (requests
-per workspace and day) and STUDYBOT_LLM_TIMEOUT (seconds per attempt). The safety rules are
+per workspace and day), STUDYBOT_LLM_DAILY_TOKENS (tokens per workspace and day) and
+STUDYBOT_LLM_TIMEOUT (seconds per attempt). A 429 is retried once after its Retry-After when
+that is short. The safety rules are
 the core's (``bot.review``); this module only carries the request.
 """
 
@@ -12,22 +14,33 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from email.message import Message
 
 from pydantic import Field, SecretStr
 
 from bot.config import EnvSettings, env
-from bot.review import DEFAULT_BUDGET, CompletionError, ModelReviewer
+from bot.review import (
+    DEFAULT_BUDGET,
+    DEFAULT_TOKENS,
+    Completion,
+    CompletionError,
+    ModelReviewer,
+    estimate_tokens,
+)
 
 
 class ReviewerSettings(EnvSettings):
-    """STUDYBOT_LLM_URL, _MODEL, _API_KEY, _DAILY_BUDGET, _TIMEOUT."""
+    """STUDYBOT_LLM_URL, _MODEL, _API_KEY, _DAILY_BUDGET, _DAILY_TOKENS, _TIMEOUT."""
 
     url: str = Field("", validation_alias=env("STUDYBOT_LLM_URL"))
     model: str = Field("", validation_alias=env("STUDYBOT_LLM_MODEL"))
     api_key: SecretStr = Field(SecretStr(""), validation_alias=env("STUDYBOT_LLM_API_KEY"))
     daily_budget: int = Field(
         DEFAULT_BUDGET, ge=0, validation_alias=env("STUDYBOT_LLM_DAILY_BUDGET")
+    )
+    daily_tokens: int = Field(
+        DEFAULT_TOKENS, ge=0, validation_alias=env("STUDYBOT_LLM_DAILY_TOKENS")
     )
     timeout: float = Field(30.0, gt=0, validation_alias=env("STUDYBOT_LLM_TIMEOUT"))
 
@@ -53,16 +66,24 @@ class ChatCompletions:
             }
         ).encode()
 
-    async def complete(self, messages: Sequence[dict[str, str]], *, temperature: float) -> str:
+    async def complete(
+        self, messages: Sequence[dict[str, str]], *, temperature: float
+    ) -> Completion:
         body = self._body(messages, temperature)
         if importlib.util.find_spec("aiohttp") is None:
             raw = await asyncio.to_thread(self._post_urllib, body)
         else:
             raw = await self._post_aiohttp(body)
         try:
-            return str(json.loads(raw)["choices"][0]["message"]["content"])
+            reply = json.loads(raw)
+            text = str(reply["choices"][0]["message"]["content"])
         except (ValueError, KeyError, IndexError, TypeError):
             raise CompletionError("the server's reply is not a chat completion") from None
+        usage = reply.get("usage") if isinstance(reply, dict) else None
+        tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
+        if not isinstance(tokens, int) or tokens < 0:
+            tokens = estimate_tokens(*(m["content"] for m in messages), text)
+        return Completion(text, tokens)
 
     async def _post_aiohttp(self, body: bytes) -> bytes:
         import aiohttp as http  # in the slack and dev extras
@@ -74,7 +95,10 @@ class ChatCompletions:
                 session.post(self.endpoint, data=body, headers=self.headers) as response,
             ):
                 if response.status != 200:
-                    raise CompletionError(f"the model server answered HTTP {response.status}")
+                    raise CompletionError(
+                        f"the model server answered HTTP {response.status}",
+                        retry_after=_retry_after(response.status, response.headers),
+                    )
                 return await response.read()
         except http.ClientError as exc:
             raise CompletionError(f"the model server could not be reached: {exc}") from None
@@ -88,9 +112,22 @@ class ChatCompletions:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return bytes(response.read())
         except urllib.error.HTTPError as exc:
-            raise CompletionError(f"the model server answered HTTP {exc.code}") from None
+            raise CompletionError(
+                f"the model server answered HTTP {exc.code}",
+                retry_after=_retry_after(exc.code, exc.headers),
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             raise CompletionError(f"the model server could not be reached: {exc}") from None
+
+
+def _retry_after(status: int, headers: Mapping[str, str] | Message) -> float | None:
+    """Seconds a 429 (or 503) asks to wait: its Retry-After in seconds, else one second."""
+    if status not in (429, 503):
+        return None
+    try:
+        return max(0.0, float(headers.get("Retry-After") or "1"))
+    except ValueError:  # an HTTP date: longer than a queued review should wait
+        return float("inf")
 
 
 def build_reviewer(settings: ReviewerSettings | None = None) -> ModelReviewer | None:
@@ -101,6 +138,7 @@ def build_reviewer(settings: ReviewerSettings | None = None) -> ModelReviewer | 
     return ModelReviewer(
         ChatCompletions(settings),
         daily_budget=settings.daily_budget,
+        daily_tokens=settings.daily_tokens,
         # The HTTP timeout acts first; this one also bounds a server that trickles.
         timeout=settings.timeout + 5,
     )

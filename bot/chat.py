@@ -141,6 +141,7 @@ class FormField:
     min_length: int = 0
     max_length: int = 2000
     placeholder: str = ""
+    value: str = ""  # text the field opens with, for the member to edit (a draft)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ so "regularisation", "regularization" and "regularisaton" all match. It is deter
 same answer always gets the same result, and nothing in an answer can instruct it.
 
 ``python -m questions.coverage [FILE ...]`` checks that every model answer covers its own key
-points and that no prompt covers one by itself (terms that merely echo the question).
+points and that no prompt covers one by itself (terms that merely echo the question);
+``python -m questions.coverage --eval LABELLED.yaml ...`` measures agreement with answers
+judged by hand (tests/data/coverage/): precision and recall, overall and per key point.
 """
 
 from __future__ import annotations
@@ -130,10 +132,111 @@ def self_check(items: Sequence[OpenItem]) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """One hand-judged answer: the item, its style and the key points (1-based) it made."""
+
+    item_id: str
+    style: str
+    text: str
+    covers: frozenset[int]
+
+
+@dataclass
+class Tally:
+    """Agreement with the hand labels for one key point (or all of them)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, *, said: bool, truth: bool) -> None:
+        if said and truth:
+            self.tp += 1
+        elif said:
+            self.fp += 1
+        elif truth:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+
+def read_labelled(text: str) -> list[Labelled]:
+    import yaml
+
+    data = yaml.safe_load(text)
+    return [
+        Labelled(str(a["item"]), str(a["style"]), str(a["text"]), frozenset(a["covers"]))
+        for a in data["answers"]
+    ]
+
+
+def evaluate(
+    items: Sequence[OpenItem], labelled: Sequence[Labelled]
+) -> tuple[Tally, dict[tuple[str, int], Tally]]:
+    """The check's agreement with hand labels: overall, and per key point (item, number)."""
+    by_id = {i.id: i for i in items}
+    overall = Tally()
+    per_point: dict[tuple[str, int], Tally] = {}
+    for answer in labelled:
+        item = by_id[answer.item_id]
+        for n, said in enumerate(coverage(item, answer.text), 1):
+            if said is None:
+                continue
+            truth = n in answer.covers
+            overall.add(said=said, truth=truth)
+            per_point.setdefault((item.id, n), Tally()).add(said=said, truth=truth)
+    return overall, per_point
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def report(items: Sequence[OpenItem], labelled: Sequence[Labelled], goal: float = 0.85) -> str:
+    """Overall precision and recall, the share of key points meeting the goal on each, and
+    the key points that miss it."""
+    overall, per_point = evaluate(items, labelled)
+    p_ok = [t.precision >= goal for t in per_point.values() if t.precision is not None]
+    r_ok = [t.recall >= goal for t in per_point.values() if t.recall is not None]
+    lines = [
+        f"{len(labelled)} answers, {len(per_point)} key points judged "
+        f"({overall.tp + overall.fn} ticked by hand, {overall.tp + overall.fp} by the check)",
+        f"overall: precision {_share(overall.precision)}, recall {_share(overall.recall)} "
+        f"(tp {overall.tp}, fp {overall.fp}, fn {overall.fn}, tn {overall.tn})",
+        f"key points with precision >= {goal}: {sum(p_ok)} of {len(p_ok)}; "
+        f"with recall >= {goal}: {sum(r_ok)} of {len(r_ok)}",
+    ]
+    for (item_id, n), t in sorted(per_point.items()):
+        if (t.precision is not None and t.precision < goal) or (
+            t.recall is not None and t.recall < goal
+        ):
+            lines.append(
+                f"  {item_id} #{n}: precision {_share(t.precision)}, recall {_share(t.recall)}"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from questions.loader import BankError, bank_files, load_paths  # needs YAML; the rest not
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--eval"]:  # agreement with hand-labelled answers
+        bank = [
+            i for i in load_paths(bank_files(), topic_from_name=True) if isinstance(i, OpenItem)
+        ]
+        labelled = [a for path in args[1:] for a in read_labelled(Path(path).read_text())]
+        print(report(bank, labelled))
+        return 0
     try:
         loaded = load_paths([Path(a) for a in args] or bank_files(), topic_from_name=not args)
     except BankError as exc:

@@ -92,9 +92,13 @@ KEY_TABLES = {
     "mock-round": "mock_rounds",
     "mock-follow-up": "mock_groups",
     "selfrate:dm": "drops",
+    "selfrate:rated": "drops",
+    "selfrate:review": "drops",
+    "mock-draft": "mock_groups",
 }
 KEY = re.compile(
-    r"^(schedule|reveal|mock-group|mock-round|mock-follow-up|selfrate:dm):(\d+)(?=:|$)"
+    r"^(schedule|reveal|mock-group|mock-round|mock-follow-up|selfrate:dm|selfrate:rated"
+    r"|selfrate:review|mock-draft):(\d+)(?=:|$)"
 )
 TEXT_KEYS = {("fires", "job"), ("deliveries", "key"), ("timers", "key"), ("drops", "posted_by")}
 W1 = ("memory", "w1")
@@ -174,6 +178,9 @@ async def _open_drop_with_votes(chat: Chat) -> None:
     thread = [m for m in chat.platform.messages.values() if m.card.title.endswith("'s answer")]
     for message in thread:
         await chat.react(message, "👍", as_=chat.carol)
+    (rating,) = [m for m in chat.platform.messages.values() if m.to == chat.alice.ref]
+    done = await chat.press(rating, len(rating.card.buttons), as_=chat.alice, place=rating.place)
+    assert done.card is not None and done.card.title.startswith("Rated")  # selfrate:rated:…
 
 
 async def populate(chat: Chat) -> Sent:

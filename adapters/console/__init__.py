@@ -545,7 +545,7 @@ class ConsoleSession:
         while True:
             try:
                 value = await self.reader.read(
-                    f"{f.label}: ", field=True, placeholder=f.placeholder
+                    f"{f.label}: ", field=True, placeholder=f.placeholder, default=f.value
                 )
             except KeyboardInterrupt:
                 return None

@@ -42,13 +42,15 @@ class TooLong(Exception):
 class LineReader(Protocol):
     """One line at a time. ``read`` returns None at the end of input, raises TooLong for an
     over-long line and KeyboardInterrupt when the member cancels the line (Ctrl-C); a
-    ``field`` is a form's, whose ``placeholder`` a terminal shows greyed until one types."""
+    ``field`` is a form's, whose ``placeholder`` a terminal shows greyed until one types; a
+    ``default`` (a draft) is the line to edit in a terminal, and what an empty line keeps
+    elsewhere."""
 
     @property
     def interactive(self) -> bool: ...
 
     async def read(
-        self, prompt: str, *, field: bool = False, placeholder: str = ""
+        self, prompt: str, *, field: bool = False, placeholder: str = "", default: str = ""
     ) -> str | None: ...
 
 
@@ -111,8 +113,12 @@ class PipedLines:
         self.console = console
         self.echo = echo
 
-    async def read(self, prompt: str, *, field: bool = False, placeholder: str = "") -> str | None:
+    async def read(
+        self, prompt: str, *, field: bool = False, placeholder: str = "", default: str = ""
+    ) -> str | None:
         shown = f"[bold]{escape(prompt)}[/bold]"
+        if default:
+            self.console.print(f"[dim](an empty line keeps: {escape(default)})[/dim]")
         if field or not self.echo:
             self.console.print(shown, end="")
         try:
@@ -122,6 +128,8 @@ class PipedLines:
                 head = "" if field else shown
                 self.console.print(f"{head}[dim]<a line of {exc.length:,} characters>[/dim]")
             raise
+        if line == "" and default:
+            line = default
         if self.echo and line is not None and (field or line.strip()):
             self.console.print(escape(line) if field else f"{shown}{escape(line)}")
         return line

@@ -137,11 +137,15 @@ class PromptLines:
         )
         self._fields: PromptSession[str] = PromptSession(history=InMemoryHistory())
 
-    async def read(self, prompt: str, *, field: bool = False, placeholder: str = "") -> str | None:
+    async def read(
+        self, prompt: str, *, field: bool = False, placeholder: str = "", default: str = ""
+    ) -> str | None:
         session = self._fields if field else self._commands
         try:
             line = await session.prompt_async(
-                [("bold", prompt)], placeholder=[("fg:ansibrightblack", placeholder)]
+                [("bold", prompt)],
+                placeholder=[("fg:ansibrightblack", placeholder)],
+                default=default,
             )
         except EOFError:
             return None

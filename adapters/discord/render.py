@@ -151,6 +151,7 @@ def modal(form: Form, *, server: str | None = None) -> discord.ui.Modal:
                 min_length=field.min_length or None,
                 max_length=min(field.max_length, 4000),
                 placeholder=clip(field.placeholder, 100) or None,
+                default=field.value[: min(field.max_length, 4000)] or None,
             )
         )
     out.stop()

@@ -129,6 +129,8 @@ def _input(f: FormField) -> Block:
         element["min_length"] = min(f.min_length, MAX_TEXT)
     if f.placeholder:
         element["placeholder"] = _plain(f.placeholder, 150)
+    if f.value:
+        element["initial_value"] = f.value[: element["max_length"]]
     block: Block = {"type": "input", "block_id": f.id, "optional": not f.required}
     return block | {"label": _plain(f.label, MAX_FIELD), "element": element}
 

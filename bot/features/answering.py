@@ -14,7 +14,7 @@ import fsrs
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import metrics, scoring
+from bot import metrics, review, scoring
 from bot.chat import Action, Card, Form, FormField, FormSubmit, MemberRef, Reply, Tone, plural
 from bot.context import Context, workspace_tz
 from bot.features import confidence, hints, practice, progress
@@ -288,8 +288,13 @@ async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
         public = drop.private_to is None
         points = scoring.open_points(votes=0) if public else 0
         now = ctx.clock.now()
+        flag = review.SPEAKS_TO_GRADER if review.suspicious(text) else None
         inserted = await _insert_answer(
-            conn, drop=drop, member=member, values={"text": text, "points": points}, now=now
+            conn,
+            drop=drop,
+            member=member,
+            values={"text": text, "points": points, "flag": flag},
+            now=now,
         )
         if not inserted:
             return await _existing(conn, drop, member.user_id) or _closed(drop)

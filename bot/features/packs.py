@@ -19,8 +19,17 @@ from bot.context import Context
 from bot.features.drops import LETTERS, topic_name
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option, Permission
 from bot.options import QUESTION_ID, TOPIC
+from bot.review import SPEAKS_TO_GRADER
 from bot.store import sql
-from bot.store.schema import SHIPPED, answers, drops, questions, reactions, retirements
+from bot.store.schema import (
+    SHIPPED,
+    answers,
+    drops,
+    members,
+    questions,
+    reactions,
+    retirements,
+)
 from questions.checks import check_pack, similar_warnings
 from questions.loader import BankError
 from questions.packs import parse_pack
@@ -410,12 +419,38 @@ def describe(entry: ItemStats) -> str:
     return text + ("\n⚠ " + "; ".join(entry.flags) if entry.flags else "")
 
 
+FLAGGED_SHOWN = 10
+
+
+async def spoke_to_grader(engine: AsyncEngine, member: MemberRef) -> list[str]:
+    """The latest open answers flagged for words addressed to a grader: which drop, whose,
+    when; not their text (a drop not yet revealed keeps its answers hidden, from admins too)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(answers.c.drop_id, answers.c.answered_at, members.c.display_name)
+            .select_from(sql.with_names(answers))
+            .where(*sql.of_workspace(answers, member), answers.c.flag == SPEAKS_TO_GRADER)
+            .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
+            .limit(FLAGGED_SHOWN)
+        )
+        return [
+            f"drop #{drop_id} by @{name or 'someone'} on {at:%Y-%m-%d}"
+            for drop_id, at, name in rows.all()
+        ]
+
+
 async def report_command(ctx: Context, inv: Invocation) -> Reply:
     entries = await analyse(ctx.engine, inv.member.ref)
     if not entries:
         return Reply.text("No question has been dropped here yet, so there is nothing to analyse.")
     flagged = sum(1 for e in entries if e.flags)
     fields = tuple(Field(f"`{e.question_id}`", describe(e)) for e in entries[:15])
+    if spoke := await spoke_to_grader(ctx.engine, inv.member.ref):
+        note = (
+            "\nThey were graded as written (the key-point check and the AI reviewer cannot be "
+            "instructed), and changed no points."
+        )
+        fields += (Field("⚠ Answers that spoke to the grader", "\n".join(spoke) + note),)
     return Reply(
         card=Card(
             title=f"Question report: {len(entries)} asked, {flagged} flagged",

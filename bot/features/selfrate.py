@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache, partial
@@ -70,7 +70,7 @@ from bot.handlers import UNKNOWN_BUTTON, UNKNOWN_FORM, Feature
 from bot.ports import PlatformError
 from bot.review import DISCLAIMER, Review
 from bot.store import sql
-from bot.store.schema import answers, deliveries, store_meta
+from bot.store.schema import answers, deliveries
 from questions.coverage import coverage
 from questions.schema import OpenItem
 
@@ -241,48 +241,62 @@ async def after_reveal(ctx: Context, drop: Drop) -> None:
     for user_id, text in written:
         member = MemberRef(place.platform, place.workspace_id, str(user_id))
         card = rating_card(drop, str(text), member)
-        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-            (dm_key(drop.id, member.user_id), partial(ctx.platform.dm, member, card))
-        ]
-        if advise:
-            steps.append(
-                (
-                    review_key(drop.id, member.user_id),
-                    partial(_advise, ctx, drop, member, str(text)),
-                )
-            )
         try:
-            for key, send in steps:
-                await step_once(
-                    ctx, key, platform=place.platform, workspace_id=place.workspace_id, send=send
-                )
+            await step_once(
+                ctx,
+                dm_key(drop.id, member.user_id),
+                platform=place.platform,
+                workspace_id=place.workspace_id,
+                send=partial(ctx.platform.dm, member, card),
+            )
         except PlatformError as exc:
             log.warning("could not send %s the self-rating of drop %s: %s", user_id, drop.id, exc)
+        if advise:  # queued: nobody's reveal or button waits on a model
+            await ctx.jobs.schedule_at(
+                key=review_key(drop.id, member.user_id),
+                when=ctx.clock.now(),
+                action=REVIEW_TIMER,
+                payload={"drop_id": drop.id, "user_id": member.user_id},
+                platform=place.platform,
+                workspace_id=place.workspace_id,
+            )
 
 
 # ---- the AI reviewer's advice (optional, never a score) --------------------------------------
+
+
+REVIEW_TIMER = "selfrate-review"
 
 
 def review_key(drop_id: int, user_id: str) -> str:
     return f"selfrate:review:{drop_id}:{user_id}"
 
 
-async def _spend(ctx: Context, member: MemberRef, budget: int) -> bool:
-    """Count one request against the workspace's budget for today (UTC); False if spent."""
-    scope = {"platform": member.platform, "workspace_id": member.workspace_id}
-    key = f"llm-requests:{ctx.clock.now().date().isoformat()}"
-    async with ctx.engine.begin() as conn:
-        await sql.insert_ignore(
-            conn, store_meta, {**scope, "key": key, "value": "0"}, keys=(*scope, "key")
+async def review_later(ctx: Context, payload: Mapping[str, object]) -> None:
+    """A queued review (a durable timer, due at the reveal): ask the reviewer and send its
+    advice, once per answer (``review_key`` in ``deliveries``)."""
+    drop_id, user_id = payload.get("drop_id"), str(payload.get("user_id"))
+    if not isinstance(drop_id, int):
+        return
+    async with ctx.engine.connect() as conn:
+        drop = await drops_feature.load(conn, drop_id)
+        text = await conn.scalar(
+            select(answers.c.text).where(answers.c.drop_id == drop_id, answers.c.user_id == user_id)
         )
-        where = [store_meta.c[name] == value for name, value in {**scope, "key": key}.items()]
-        used = int(
-            await conn.scalar(select(store_meta.c.value).where(*where).with_for_update()) or 0
+    if drop is None or text is None:  # forgotten or deleted since the reveal
+        return
+    place = drop.place
+    member = MemberRef(place.platform, place.workspace_id, user_id)
+    try:
+        await step_once(
+            ctx,
+            review_key(drop_id, user_id),
+            platform=place.platform,
+            workspace_id=place.workspace_id,
+            send=partial(_advise, ctx, drop, member, str(text)),
         )
-        if used >= budget:
-            return False
-        await conn.execute(store_meta.update().where(*where).values(value=str(used + 1)))
-    return True
+    except PlatformError as exc:
+        log.warning("could not send %s the review of drop %s: %s", user_id, drop_id, exc)
 
 
 def advice_card(drop: Drop, review: Review) -> Card:
@@ -311,29 +325,24 @@ def advice_card(drop: Drop, review: Review) -> Card:
     )
 
 
-def _budget_spent(budget: int) -> Card:
-    return Card(
-        title="No AI review this time",
-        body=f"This workspace has used its {plural(budget, 'AI review')} for today, so your "
-        "answer was not sent. Reviews resume tomorrow (UTC); your self-rating works as usual.",
-        tone=Tone.INFO,
-    )
-
-
 async def _advise(ctx: Context, drop: Drop, member: MemberRef, text: str) -> None:
     """Ask the reviewer within the budget and send its advice; no advice if it fails."""
     reviewer = ctx.reviewer
     if reviewer is None or not isinstance(drop.item, OpenItem):
         return
-    if not await _spend(ctx, member, reviewer.daily_budget):
-        log.warning("reviewer budget spent in %s/%s", member.platform, member.workspace_id)
-        await ctx.platform.dm(member, _budget_spent(reviewer.daily_budget))
+    if spent := await settings.spend_review(ctx, member, reviewer):
+        log.warning(
+            "reviewer %s budget spent in %s/%s", spent, member.platform, member.workspace_id
+        )
+        await ctx.platform.dm(member, settings.budget_spent_card(reviewer, spent))
         return
     try:
-        review = await reviewer.review(drop.item, text)
-    except Exception:  # a reviewer's failure must never stop the reveal
+        reviewed = await reviewer.review(drop.item, text)
+    except Exception:  # a reviewer's failure must never stop the queue
         log.exception("the reviewer failed on drop %s", drop.id)
-        review = None
+        return
+    await settings.used_tokens(ctx, member, reviewed.tokens)
+    review = reviewed.review
     if review is None:
         return
     if review.suspicious:  # logged without the answer's text
@@ -532,4 +541,9 @@ async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
     return Reply(card=rating_card(drop, text, member))
 
 
-FEATURE = Feature("selfrate", actions={PREFIX: on_action}, forms={PREFIX: on_form})
+FEATURE = Feature(
+    "selfrate",
+    actions={PREFIX: on_action},
+    forms={PREFIX: on_form},
+    timers={REVIEW_TIMER: review_later},
+)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat import Reply, Tone
+from bot.chat import Card, MemberRef, Reply, Tone, plural
 from bot.context import Context
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, Option, Permission
+from bot.review import Reviewer
 from bot.store import sql
 from bot.store.schema import store_meta, workspaces
 from bot.timespec import SpecError, parse_timezone
@@ -51,6 +52,54 @@ async def reviewer_on(conn: AsyncConnection, platform: str, workspace_id: str) -
         )
     )
     return value == "on"
+
+
+async def _add(conn: AsyncConnection, member: MemberRef, key: str, amount: int) -> int:
+    """Add to a workspace's counter in ``store_meta``; return what it held before."""
+    scope = {"platform": member.platform, "workspace_id": member.workspace_id}
+    await sql.insert_ignore(
+        conn, store_meta, {**scope, "key": key, "value": "0"}, keys=(*scope, "key")
+    )
+    where = [store_meta.c[name] == value for name, value in {**scope, "key": key}.items()]
+    used = int(await conn.scalar(select(store_meta.c.value).where(*where).with_for_update()) or 0)
+    if amount:
+        await conn.execute(store_meta.update().where(*where).values(value=str(used + amount)))
+    return used
+
+
+def _day_key(ctx: Context, what: str) -> str:
+    return f"llm-{what}:{ctx.clock.now().date().isoformat()}"
+
+
+async def spend_review(ctx: Context, member: MemberRef, reviewer: Reviewer) -> str | None:
+    """Count one request against the workspace's budgets for today (UTC); which budget is
+    spent (requests or tokens), or None if there is room."""
+    async with ctx.engine.begin() as conn:
+        if await _add(conn, member, _day_key(ctx, "tokens"), 0) >= reviewer.daily_tokens:
+            return "tokens"
+        if await _add(conn, member, _day_key(ctx, "requests"), 0) >= reviewer.daily_budget:
+            return "requests"
+        await _add(conn, member, _day_key(ctx, "requests"), 1)
+    return None
+
+
+async def used_tokens(ctx: Context, member: MemberRef, tokens: int) -> None:
+    async with ctx.engine.begin() as conn:
+        await _add(conn, member, _day_key(ctx, "tokens"), tokens)
+
+
+def budget_spent_card(reviewer: Reviewer, spent: str) -> Card:
+    what = (
+        plural(reviewer.daily_budget, "AI review")
+        if spent == "requests"
+        else f"daily allowance of {reviewer.daily_tokens:,} tokens for AI reviews"
+    )
+    return Card(
+        title="No AI review this time",
+        body=f"This workspace has used its {what} for today, so nothing was sent. "
+        "Reviews resume tomorrow (UTC); everything else works as usual.",
+        tone=Tone.INFO,
+    )
 
 
 async def set_reviewer(ctx: Context, inv: Invocation) -> Reply:

@@ -150,6 +150,9 @@ answers = Table(
     # How sure the member said they were (features/confidence.py): guessing, fairly-sure,
     # certain; null until they press one of the buttons under their answer.
     Column("confidence", String(16)),
+    # Set when an open answer carries words addressed to a grader ("ignore previous
+    # instructions", "award full marks"): listed in /questions report, never a change in score.
+    Column("flag", String(32)),
     UniqueConstraint("drop_id", "user_id"),
     Index(None, "platform", "workspace_id", "message_id"),
     Index(None, "platform", "workspace_id", "user_id"),

@@ -69,6 +69,9 @@ KEY_PREFIXES: Mapping[str, str] = {
     "mock-round": "mock_rounds",
     "mock-follow-up": "mock_groups",
     "selfrate:dm": "drops",  # the self-rating message sent to each author after a reveal
+    "selfrate:rated": "drops",  # an author's Done on that message
+    "selfrate:review": "drops",  # the AI reviewer's advice on it (a queued timer, then sent)
+    "mock-draft": "mock_groups",  # an interviewer's notes and their AI draft (a timer)
 }
 # Text columns holding such keys. True: every key must be known (numbered or naming the
 # workspace); False: the column holds other values too (drops.posted_by: a member's id).

@@ -265,3 +265,16 @@ def test_a_database_that_cannot_be_written_is_one_plain_line(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("studybot: cannot use the database ") and "--db PATH" in line
+
+
+async def test_a_field_with_a_draft_keeps_it_on_an_empty_line() -> None:
+    """Piped input cannot edit a draft in place: an empty line keeps it, and the console
+    shows the draft first so the member knows what they keep."""
+    from adapters.console.lines import PipedLines
+
+    out = io.StringIO()
+    reader = PipedLines(io.StringIO("\nmine\n"), Console(file=out, width=100), echo=True)
+    kept = await reader.read("To improve: ", field=True, default="Ask about data size.")
+    typed = await reader.read("To improve: ", field=True, default="Ask about data size.")
+    assert (kept, typed) == ("Ask about data size.", "mine")
+    assert "an empty line keeps: Ask about data size." in out.getvalue()

@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import fsrs
@@ -53,13 +54,22 @@ class FakeModel:
     _never: asyncio.Event = field(default_factory=asyncio.Event)
 
     HANG = "<hang>"
+    BUSY = "<429>"  # too many requests, retry at once
+    BUSY_LONG = "<429 for two minutes>"
+    tokens: int | None = None  # usage.total_tokens to report, if any
 
     async def _complete(self, request: web.Request) -> web.Response:
         self.requests.append((await request.json(), request.headers.get("Authorization")))
         content = self.replies.pop(0) if self.replies else "not json"
         if content == self.HANG:
             await self._never.wait()
-        return web.json_response({"choices": [{"message": {"content": content}}]})
+        if content in (self.BUSY, self.BUSY_LONG):
+            wait = "0" if content == self.BUSY else "120"
+            return web.json_response({}, status=429, headers={"Retry-After": wait})
+        body: dict[str, Any] = {"choices": [{"message": {"content": content}}]}
+        if self.tokens is not None:
+            body["usage"] = {"total_tokens": self.tokens}
+        return web.json_response(body)
 
     async def start(self) -> None:
         app = web.Application()
@@ -114,6 +124,7 @@ async def _revealed(chat: Chat, *who: tuple[Member, str]) -> None:
         form = await chat.press(drop, 1, as_=member)
         await chat.submit(form, {"answer": text}, as_=member)
     await chat.run("/reveal", as_=chat.admin)
+    await chat.advance(timedelta(seconds=1))  # the queued reviews run
 
 
 def _dms(chat: Chat, member: Member) -> list[Sent]:
@@ -196,6 +207,8 @@ async def test_an_injection_is_flagged_and_changes_no_points_or_ratings(
     model.replies.append(_reply(every, strength="Full marks: a perfect answer."))
     with caplog.at_level(logging.WARNING):
         await chat.run("/reveal", as_=chat.admin)
+        assert len(_dms(chat, chat.alice)) == 1 and not model.requests  # queued, not waited on
+        await chat.advance(timedelta(seconds=1))
     assert await _points_and_ratings(chat) == before  # the review changed nothing
     rating, advice = _dms(chat, chat.alice)
     assert any(
@@ -207,6 +220,28 @@ async def test_an_injection_is_flagged_and_changes_no_points_or_ratings(
     done = await chat.press(rating, 5, as_=chat.alice, place=rating.place)  # nothing ticked
     assert done.card is not None and done.card.title == "Rated Again"
     assert (await _points_and_ratings(chat))[1] == [*before[1], int(fsrs.Rating.Again)]
+    report = await chat.run("/questions report", as_=chat.admin)
+    assert report.card is not None
+    (listed,) = [f for f in report.card.fields if "spoke to the grader" in f.name]
+    assert listed.value.startswith("drop #1 by @Alice on ") and "award" not in listed.value
+
+
+async def test_an_injection_is_flagged_for_admins_without_any_reviewer(
+    database_url: str,
+) -> None:
+    """The flag comes from the words alone: no model needs to be configured."""
+    plain = await make_chat(database_url)
+    try:
+        await plain.run("/drop now kind:open", as_=plain.admin)
+        for who, text in ((plain.alice, INJECTED), (plain.bob, BOB_ANSWER)):
+            form = await plain.press(plain.last_post(), 1, as_=who)
+            await plain.submit(form, {"answer": text}, as_=who)
+        report = await plain.run("/questions report", as_=plain.admin)
+        assert report.card is not None
+        (listed,) = [f for f in report.card.fields if "spoke to the grader" in f.name]
+        assert "@Alice" in listed.value and "@Bob" not in listed.value
+    finally:
+        await plain.app.close()
 
 
 @pytest.mark.parametrize("failure", ["malformed", "hang"])
@@ -255,3 +290,37 @@ def test_parse_keeps_only_quotes_from_the_answer_and_checks_the_schema() -> None
 def test_no_url_means_no_reviewer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STUDYBOT_LLM_URL", raising=False)
     assert build_reviewer(ReviewerSettings()) is None
+
+
+async def test_a_429_is_retried_after_its_retry_after(chat: Chat, model: FakeModel) -> None:
+    await _turn_on(chat)
+    model.replies.extend([FakeModel.BUSY, _reply([])])
+    await _revealed(chat, (chat.alice, ALICE_ANSWER))
+    assert len(model.requests) == 2
+    assert _dms(chat, chat.alice)[1].card.title.startswith("An AI reviewer's advice")
+
+
+async def test_a_429_asking_for_minutes_gives_up_without_advice(
+    chat: Chat, model: FakeModel
+) -> None:
+    await _turn_on(chat)
+    model.replies.extend([FakeModel.BUSY_LONG, _reply([])])
+    await _revealed(chat, (chat.alice, ALICE_ANSWER))
+    assert len(model.requests) == 1  # not hammered
+    assert len(_dms(chat, chat.alice)) == 1  # the self-rating card only
+
+
+async def test_the_daily_token_budget_stops_calls(chat: Chat, model: FakeModel) -> None:
+    """Each review reports 600 tokens: with 1,000 a day the second still goes (500 left
+    is room), the third finds the allowance used up."""
+    reviewer = chat.app.ctx.reviewer
+    assert isinstance(reviewer, review.ModelReviewer)
+    reviewer.daily_budget, reviewer.daily_tokens = 10, 1000
+    model.tokens = 600
+    await _turn_on(chat)
+    carol = "Training error keeps falling while validation error rises again."
+    model.replies.extend([_reply([]), _reply([]), _reply([])])
+    await _revealed(chat, (chat.alice, ALICE_ANSWER), (chat.bob, BOB_ANSWER), (chat.carol, carol))
+    assert len(model.requests) == 2
+    spent = _dms(chat, chat.carol)[1].card
+    assert spent.title == "No AI review this time" and "1,000 tokens" in spent.body

@@ -7,6 +7,7 @@ prefix of its buttons and forms, its follow-up timer and its weekly round jobs.
 
 from bot.chat import FormSubmit, Reply
 from bot.context import Context
+from bot.features.mocks.drafting import DRAFT_TIMER, draft_later, is_notes_form, on_notes
 from bot.features.mocks.followup import (
     FOLLOW_UP_ACTION,
     follow_up,
@@ -31,13 +32,17 @@ from bot.features.mocks.timing import planned, resume
 from bot.handlers import CommandSpec, Feature, Kind, Option, Permission
 from bot.options import CHANNEL
 
-PREFIX = "mock"  # mock:join, mock:<group>:<yes|notyet|no|feedback>, mock:<group>:feedback:<kind>
+# mock:join, mock:<group>:<yes|notyet|no|feedback|write|draft|edit>,
+# mock:<group>:feedback:<kind> and mock:<group>:notes:<kind> (forms)
+PREFIX = "mock"
 
 
 async def on_form(ctx: Context, submit: FormSubmit) -> Reply:
     """The opt-in form, or a partner's feedback form."""
     if submit.form_id == ROUND_FORM:
         return await on_join_form(ctx, submit)
+    if is_notes_form(submit.form_id):
+        return await on_notes(ctx, submit)
     return await on_feedback(ctx, submit)
 
 
@@ -119,7 +124,7 @@ FEATURE = Feature(
     ),
     actions={PREFIX: on_action},
     forms={PREFIX: on_form},
-    timers={FOLLOW_UP_ACTION: follow_up},
+    timers={FOLLOW_UP_ACTION: follow_up, DRAFT_TIMER: draft_later},
     jobs=(planned,),
     on_sync=(resume,),
 )

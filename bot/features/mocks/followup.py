@@ -29,6 +29,7 @@ from bot.chat import (
     plural,
 )
 from bot.context import Context, workspace_tz
+from bot.features.mocks import drafting as drafting_
 from bot.features.mocks.groups import MockGroup, display_names, dm, load_group
 from bot.features.mocks.policy import MISSED_TO_PAUSE, pauses_after
 from bot.handlers import UNKNOWN_BUTTON, UNKNOWN_FORM, Invocation
@@ -47,7 +48,10 @@ FOLLOW_UP_ACTION = "mock-follow-up"  # the timer that asks whether a session hap
 ASK_AGAIN_AFTER = timedelta(hours=48)
 
 # Ids are parsed whole and bounded: a forged one is an unknown button or form, never an error.
-_CHECKIN = re.compile(r"mock:([0-9]{1,10}):(yes|notyet|no|feedback)")
+_CHECKIN = re.compile(r"mock:([0-9]{1,10}):(yes|notyet|no|feedback|write|draft|edit)")
+# "Give feedback"; with the AI reviewer on, it offers "Write feedback" and "Draft from my
+# notes", and a draft comes with "Edit and send" (features/mocks/drafting.py).
+_FEEDBACK_STEPS = ("feedback", "write", "draft", "edit")
 _FEEDBACK_FORM = re.compile(r"mock:([0-9]{1,10}):feedback:([a-z0-9_-]{1,40})")
 MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
 FEEDBACK_CHARS = 500  # each of "what went well" and "to improve"
@@ -128,14 +132,14 @@ async def on_action(ctx: Context, action: Action) -> Reply:
         return Reply.error(UNKNOWN_BUTTON)
     group_id, answer = int(match.group(1)), match.group(2)
     ref = action.member.ref
+    if answer in _FEEDBACK_STEPS:
+        return await _feedback_step(ctx, group_id, ref, answer)
     async with ctx.engine.begin() as conn:
         await _lock(conn, group_id)  # partners answering at once are counted one after another
         group = await load_group(conn, group_id)
         checkin = await _checkin(conn, group_id, ref.user_id)
         if group is None or checkin is None or not _in_workspace(group, ref):
             return Reply.error("That mock interview is not yours.")
-        if answer == "feedback":
-            return await _open_feedback(conn, group_id, ref.user_id, answered=checkin.answer)
         if checkin.answer in ("yes", "no"):
             return Reply.text("You already answered; thanks.")
         said = await _record_answer(ctx, conn, group=group, ref=ref, answer=answer)
@@ -173,17 +177,29 @@ async def _checkin(conn: AsyncConnection, group_id: int, user_id: str) -> Row[An
     return (await conn.execute(query)).first()
 
 
-async def _open_feedback(
-    conn: AsyncConnection, group_id: int, user_id: str, *, answered: str | None
-) -> Reply:
-    if answered != "yes":
-        return Reply.text("Say it happened first.")
-    kind = await conn.scalar(
-        select(mock_packets.c.kind).where(
-            mock_packets.c.group_id == group_id, mock_packets.c.interviewer == user_id
+async def _feedback_step(ctx: Context, group_id: int, ref: MemberRef, step: str) -> Reply:
+    """Give feedback (or, with drafting on, write it / draft it / edit the draft)."""
+    async with ctx.engine.connect() as conn:
+        group = await load_group(conn, group_id)
+        checkin = await _checkin(conn, group_id, ref.user_id)
+        kind = await conn.scalar(
+            select(mock_packets.c.kind).where(
+                mock_packets.c.group_id == group_id, mock_packets.c.interviewer == ref.user_id
+            )
         )
-    )
-    return Reply(form=_feedback_form(group_id, kind or "technical"))
+    if group is None or checkin is None or not _in_workspace(group, ref):
+        return Reply.error("That mock interview is not yours.")
+    if checkin.answer != "yes":
+        return Reply.text("Say it happened first.")
+    form = _feedback_form(group_id, kind or "technical")
+    drafting = await drafting_.reviewer_for(ctx, ref) is not None
+    if step == "feedback" and drafting:
+        return Reply(card=drafting_.choice_card(group_id))
+    if step == "draft" and drafting:
+        return Reply(form=drafting_.notes_form(group_id, kind or "technical"))
+    if step == "edit":
+        form = await drafting_.drafted_form(ctx, group_id, ref.user_id, form)
+    return Reply(form=form)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,10 @@ async def test_a_form_becomes_a_modal_and_its_values_are_read_back() -> None:
         discord.TextStyle.paragraph.value,
         20,
     )
+    assert "value" not in text_input
+    drafted = render.modal(Form("f", "F", (FormField("improve", "To improve", value="Draft"),)))
+    (prefilled,) = drafted.to_dict()["components"][0]["components"]
+    assert prefilled["value"] == "Draft"  # the draft to edit
     rows = [{"type": 1, "components": [{"type": 4, "custom_id": "answer", "value": "text"}]}]
     labels = [{"type": 18, "component": {"type": 4, "custom_id": "answer", "value": "text"}}]
     assert render.form_values(rows) == render.form_values(labels) == {"answer": "text"}

@@ -70,6 +70,16 @@ def test_form_becomes_a_modal() -> None:
     assert field["element"]["min_length"] == 20 and field["element"]["multiline"] is True
     state = {"answer": {"answer": {"type": "plain_text_input", "value": "text"}}}
     assert blocks.form_values(state) == {"answer": "text"}
+    assert "initial_value" not in field["element"]
+
+
+def test_a_field_with_a_value_opens_with_it() -> None:
+    """A draft to edit (mock feedback drafted from notes) is the input's initial value."""
+    draft = FormField("improve", "To improve", max_length=10, value="Ask about data size.")
+    (field,) = blocks.modal(Form("mock:1:feedback:technical", "F", (draft,)), metadata="{}")[
+        "blocks"
+    ]
+    assert field["element"]["initial_value"] == "Ask about "  # within the field's limit
 
 
 def test_reaction_names_and_emoji() -> None:
