@@ -13,6 +13,8 @@ from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.store import onetrip
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -26,10 +28,12 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    from bot.store import onetrip
-
     engine = create_async_engine(
-        url, connect_args={"timeout": BUSY_TIMEOUT_S}, module=onetrip.dbapi()
+        url,
+        # check_same_thread: a write transaction's statements run on the event loop's
+        # thread (onetrip.run_inline); every use of a connection is still one at a time.
+        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        module=onetrip.dbapi(),
     )
     _control_transactions(engine)
     return _GatedEngine(engine.sync_engine)
@@ -41,8 +45,9 @@ MAX_GROUP = 64  # write transactions committed together at most
 class _Batch:
     """One SQLite transaction shared by consecutive writers, each in its own savepoint."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, dbapi: Any) -> None:
         self.conn = conn
+        self.dbapi = dbapi
         self.members = 0
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.done.add_done_callback(lambda f: f.exception())  # nobody may be left to ask
@@ -125,15 +130,18 @@ class _GatedEngine(AsyncEngine):
         conn = await super().connect()
         try:
             await conn.begin()
+            raw = await conn.get_raw_connection()
         except BaseException:
             await conn.close()
             raise
-        group.batch = _Batch(conn)
+        group.batch = _Batch(conn, raw.dbapi_connection)
+        onetrip.run_inline(group.batch.dbapi, True)  # the lock is ours: no statement waits
         return group.batch
 
     @staticmethod
     async def _close(group: _Group, batch: _Batch) -> None:
         group.batch = None
+        onetrip.run_inline(batch.dbapi, False)  # COMMIT may checkpoint: on the thread
         try:
             if batch.members:
                 await batch.conn.commit()

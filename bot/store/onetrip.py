@@ -33,6 +33,17 @@ from sqlalchemy.util.concurrency import await_
 _Result = tuple[Any, list[Any], int, int | None]
 
 
+def run_inline(dbapi_connection: Any, on: bool) -> None:
+    """Run this connection's statements right here on the event loop (``on``) or on its
+    thread. bot/store/db.py turns it on for the connection holding this process's write
+    transaction once BEGIN IMMEDIATE has the lock, and off before COMMIT (which may
+    checkpoint): in between no statement can wait for a lock, and a small statement in WAL
+    mode takes tens of microseconds, less than the trip to the thread and back, which under
+    load also waits for the GIL."""
+    if isinstance(dbapi_connection, OneTripConnection):
+        dbapi_connection.inline = on
+
+
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Result:
     """On the database thread: the whole statement, its rows and what the cursor knew."""
     cursor = conn.cursor()
@@ -101,9 +112,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _one_trip(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection: Any = self._connection  # an aiosqlite.Connection
         async with self._adapt_connection._execute_mutex:
-            result: _Result = await connection._execute(
-                _run, connection._conn, operation, parameters, many
-            )
+            if getattr(self._adapt_connection, "inline", False):
+                result = _run(connection._conn, operation, parameters, many)
+            else:
+                result = await connection._execute(
+                    _run, connection._conn, operation, parameters, many
+                )
         self._description, rows, self._rowcount, self._lastrowid = result
         self._rows = collections.deque(rows)
 
@@ -112,7 +126,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("inline",)
+    inline: bool
 
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
 
@@ -122,7 +137,9 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
         adapted = super().connect(*arg, **kw)
-        return OneTripConnection(self, adapted._connection)
+        connection = OneTripConnection(self, adapted._connection)
+        connection.inline = False
+        return connection
 
 
 def dbapi() -> OneTripDBAPI:
