@@ -1,0 +1,99 @@
+"""Issues 18 and 19 on Slack, through the real bolt app: a drop's Hint button answers
+privately and halves the points; after an open reveal the self-rating DM arrives with the
+key points the word check found already ticked; `/prep plan` sets an interview plan."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from adapters.settings import SlackSettings
+from adapters.slack import build_platform
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.ports import ManualClock
+from bot.scheduler import ManualDriver
+from bot.store.schema import answers
+from questions.schema import ChoiceItem, Item
+from tests.adapters.slack.conftest import ADMIN, ALICE, NAMES, SlackChat, _welcomed_already
+from tests.conftest import mini_bank
+from tests.fakes.slack_api import FakeSlack
+from tests.features.test_hints import HINT, _hinted
+
+
+def _items() -> tuple[Item, ...]:
+    """The mini bank with a hint on every choice item and terms on the open one."""
+    return tuple(
+        _hinted(i).model_copy(update={"hint": HINT}) if isinstance(i, ChoiceItem) else _hinted(i)
+        for i in mini_bank()
+    )
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, config: SlackSettings, clock: ManualClock, driver: ManualDriver
+) -> AsyncIterator[App]:
+    app = await build_app(
+        settings=settings,
+        platform=build_platform(config),
+        clock=clock,
+        rng=random.Random(7),
+        items=_items(),
+        driver=driver,
+    )
+    await _welcomed_already(app, NAMES)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+async def test_the_hint_on_slack_is_private_and_halves_the_points(
+    chat: SlackChat, fake: FakeSlack, app: App
+) -> None:
+    await chat.command("drop now kind:choice topic:statistics", as_=ADMIN)
+    drop = await fake.next_call("chat.postMessage")
+    assert [b["text"]["text"] for b in drop.buttons][-1] == "Hint"
+    await chat.press(drop, "Hint", as_=ALICE)
+    shown = await fake.next_call("respond")
+    assert shown.args["response_type"] == "ephemeral"
+    assert HINT in shown.text and "half the points" in shown.text
+    await chat.choose(drop, 2, as_=ALICE)  # the key
+    assert "Locked in" in (await fake.next_call("respond")).text
+    async with app.ctx.engine.connect() as conn:
+        points = await conn.scalar(select(answers.c.points))
+    assert points == 5  # easy: 10, halved, no early bonus
+    await chat.command("reveal", as_=ADMIN)
+    reveal = await fake.next_call("chat.postMessage")
+    assert "(hint)" in reveal.text and "1 used the hint" in reveal.text
+
+
+async def test_the_self_rating_dm_on_slack_arrives_pre_ticked(
+    chat: SlackChat, fake: FakeSlack
+) -> None:
+    await chat.command("drop now kind:open", as_=ADMIN)
+    drop = await fake.next_call("chat.postMessage")
+    await chat.press(drop, "Answer", as_=ALICE)
+    modal = await fake.next_call("views.open")
+    await chat.submit(modal, "It memorises noise, and the validation loss gap grows.", as_=ALICE)
+    await fake.next_call("respond")
+    await chat.command("reveal", as_=ADMIN)
+    dm = [await fake.next_call("chat.postMessage") for _ in range(4)][-1]
+    assert dm.args["channel"] == f"D{ALICE}"
+    assert "You covered 2 of 3: ✓ 1 ✓ 2 ✗ 3" in dm.text
+    labels = [b["text"]["text"] for b in dm.buttons]
+    assert [label[0] for label in labels[:4]] == ["☑", "☑", "☐", "☐"]
+    assert labels[-1] == "Done: 2 of 4 covered"
+
+
+async def test_plan_on_slack(chat: SlackChat) -> None:
+    reply = await chat.command("plan 2026-02-20 topics:statistics,evaluation", as_=ALICE)
+    assert reply.args["response_type"] == "ephemeral"
+    assert "Interview plan set" in reply.text and "Topics: statistics, evaluation" in reply.text
+    shown = await chat.command("plan", as_=ALICE)
+    assert "Interview plan: Fri 20 Feb 2026" in shown.text and "46 days left" in shown.text
+    wrong = await chat.command("plan 2025-01-01 topics:statistics", as_=ALICE)
+    assert "Wed 1 Jan 2025 has passed" in wrong.text
