@@ -8,6 +8,7 @@ import random
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -278,3 +279,34 @@ async def test_a_field_with_a_draft_keeps_it_on_an_empty_line() -> None:
     typed = await reader.read("To improve: ", field=True, default="Ask about data size.")
     assert (kept, typed) == ("Ask about data size.", "mine")
     assert "an empty line keeps: Ask about data size." in out.getvalue()
+
+
+async def test_hint_pre_ticked_self_rating_and_plan_in_the_console(tmp_path: Path) -> None:
+    """Issues 18 and 19 in the console: the Hint button, the self-rating message with the
+    word check's ticks after an open reveal, and /plan."""
+    from tests.features.test_hints import OPEN_HINT, _hinted
+
+    interview = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    out = io.StringIO()
+    platform = ConsolePlatform(Console(file=out, width=110, highlight=False, color_system=None))
+    app = await build_app(
+        settings=Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/console.db"),
+        platform=platform,
+        items=tuple(_hinted(i) for i in mini_bank()),
+        rng=random.Random(1),
+    )
+    script = (
+        "/drop now kind:open\nas alice\npress 2\npress 1\n"
+        "It memorises noise, and the validation loss gap grows.\n"
+        f"as admin\n/reveal\nas alice\n/plan {interview} topics:statistics\n"
+    )
+    try:
+        code = await ConsoleSession(app, platform, io.StringIO(script), echo=True).run()
+    finally:
+        await app.close()
+    shown = out.getvalue()
+    assert code == 0
+    assert OPEN_HINT in shown and "The reveal counts who used the hint." in shown
+    assert "1 used the hint" in shown
+    assert "You covered 2 of 3: ✓ 1 ✓ 2 ✗ 3" in shown
+    assert "Interview plan set" in shown
