@@ -80,14 +80,22 @@ def last_fire(trigger: BaseTrigger, at: datetime, *, lookback: timedelta) -> dat
     return times[-1] if times else None
 
 
+# Timed work running at once, at most: a thousand schedules at 09:00 queue for these instead
+# of all holding database connections and outbound slots together. Fewer than the PostgreSQL
+# pool's connections (bot/store/db.py), so members' presses always find one.
+FIRE_WORKERS = 8
+
+
 @dataclass
 class APSchedulerDriver:
-    """Production driver: APScheduler's AsyncIOScheduler with the in-memory job store."""
+    """Production driver: APScheduler's AsyncIOScheduler with the in-memory job store; the
+    jobs it starts take turns for ``FIRE_WORKERS`` workers."""
 
     clock: Clock
     grace: timedelta
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone=UTC))
     _triggers: dict[str, BaseTrigger] = field(default_factory=dict)
+    _workers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(FIRE_WORKERS))
 
     def put(self, job_id: str, trigger: BaseTrigger, func: JobFunc) -> None:
         self._triggers[job_id] = trigger
@@ -99,7 +107,8 @@ class APSchedulerDriver:
                 due = self.clock.now()
             else:
                 due = last_fire(trigger, self.clock.now(), lookback=self.grace + timedelta(days=8))
-            await func(due or self.clock.now())
+            async with self._workers:
+                await func(due or self.clock.now())
 
         self.scheduler.add_job(
             run,

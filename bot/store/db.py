@@ -25,7 +25,11 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite files get WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        # 20 connections: timed work uses at most FIRE_WORKERS (bot/scheduler.py) of them,
+        # members' presses the rest; past that a press waits its turn (POOL_WAIT seconds).
+        return create_async_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=15, pool_timeout=POOL_WAIT
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
@@ -158,6 +162,7 @@ class _GatedEngine(AsyncEngine):
         batch.done.set_result(None)
 
 
+POOL_WAIT = 60  # seconds a PostgreSQL transaction may wait for a free connection
 BUSY_TIMEOUT_S = 30  # how long a writer waits for another to commit before giving up
 # Execution option: seconds a write that may be skipped waits for SQLite's lock, e.g.
 # ``engine.execution_options(sqlite_lock_wait=0.2).begin()`` (ignored on PostgreSQL).
