@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import answer_path
 import burst
+import discord_burst
 import fanout
 import leaderboard
 import matching
@@ -222,6 +223,39 @@ def slack_bursts(presses: int, rounds: int) -> list[Row]:
     ]
 
 
+def discord_bursts(presses: int, rounds: int) -> list[Row]:
+    logging.disable(logging.WARNING)
+    r = asyncio.run(discord_burst.run(presses, rounds))
+    logging.disable(logging.NOTSET)
+    locked, failed = float(r["reply_p99_ms"]), float(r["failed"])
+    return [
+        Row(
+            f'Discord burst of {presses}: "Locked in" p99',
+            locked,
+            float(r["bare_reply_p99_ms"]),
+            "ms",
+            "<= 500 ms",
+            locked <= 500,
+        ),
+        Row(
+            f"Discord burst of {presses}: presses deferred",
+            float(r["deferred"]),
+            float(r["bare_deferred"]),
+            "",
+            "",
+            None,
+        ),
+        Row(
+            f"Discord burst of {presses}: presses failed",
+            failed,
+            float(r["bare_failed"]),
+            "",
+            "0",
+            failed == 0,
+        ),
+    ]
+
+
 def boards(members: int, answers_n: int, runs: int) -> list[Row]:
     async def go() -> tuple[float, float]:
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/lb.db"
@@ -330,6 +364,7 @@ def main() -> None:
         lambda: bursts(100, 2 if q else 5),
         lambda: open_loops([50, 200] if q else [50, 200, 500], 600 if q else 3000),
         lambda: slack_bursts(100, 1 if q else 3),
+        lambda: discord_bursts(100, 1 if q else 3),
         lambda: boards(5_000 if q else 100_000, 50_000 if q else 1_000_000, 40 if q else 200),
         lambda: matchings(300),
         lambda: fanouts(200 if q else 1000),
