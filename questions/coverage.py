@@ -3,9 +3,11 @@
 Each key point in the bank may list ``terms``: groups of synonyms, abbreviations and spellings.
 A group matches when the answer contains any of its terms; the point is covered when at least
 ``need`` groups match. Matching is on normalised words (case, accents, hyphens, plurals and
-British/American spellings folded), exact for short terms and fuzzy (rapidfuzz) for long ones,
-so "regularisation", "regularization" and "regularisaton" all match. It is deterministic: the
-same answer always gets the same result, and nothing in an answer can instruct it.
+British/American spellings folded), word by word: exact for short words and within a typo
+(rapidfuzz's edit distance) for long ones, so "regularisation", "regularization" and
+"regularisaton" all match, but "keep the test" never matches "keep the best". It is
+deterministic: the same answer always gets the same result, and nothing in an answer can
+instruct it.
 
 ``python -m questions.coverage [FILE ...]`` checks that every model answer covers its own key
 points and that no prompt covers one by itself (terms that merely echo the question);
@@ -23,12 +25,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from questions.schema import KeyPoint, OpenItem
 
-FUZZY_MIN_CHARS = 7  # shorter terms must match exactly: "auc" is not "arc"
-FUZZY_SCORE = 88  # rapidfuzz ratio for a long term against a same-length window of the answer
+FUZZY_MIN_CHARS = 7  # shorter words must match exactly: "auc" is not "arc", "best" not "test"
+LONG_WORD = 10  # from this length a word may be two edits off, below it one
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SPELLINGS = (
@@ -63,7 +65,18 @@ class _Term:
 
     @property
     def fuzzy(self) -> bool:
-        return not self.prefix and len(" ".join(self.words)) >= FUZZY_MIN_CHARS
+        return not self.prefix and any(len(w) >= FUZZY_MIN_CHARS for w in self.words)
+
+
+def _same_word(term_word: str, answer_word: str) -> bool:
+    """Exact, or a typo away for a long word: one edit from 7 letters ("validaton"), two from
+    10 ("regularisaton"); never a word that only contains it ("recompute" is not "compute")."""
+    if term_word == answer_word:
+        return True
+    if len(term_word) < FUZZY_MIN_CHARS:
+        return False
+    edits = 2 if len(term_word) >= LONG_WORD else 1
+    return Levenshtein.distance(term_word, answer_word, score_cutoff=edits) <= edits
 
 
 @lru_cache(maxsize=8192)
@@ -72,7 +85,10 @@ def _term(text: str) -> _Term:
     found = words(text.rstrip().rstrip("*"))
     if prefix and found:  # a prefix is matched as written, not stemmed
         raw = _WORD.findall(unicodedata.normalize("NFKD", text.casefold()))
-        found = (*found[:-1], raw[-1]) if raw else found
+        last = raw[-1] if raw else found[-1]
+        if len(last) > 4 and last.endswith("e"):  # evaluate* also finds "evaluating"
+            last = last[:-1]
+        found = (*found[:-1], last)
     return _Term(found, prefix)
 
 
@@ -90,9 +106,8 @@ def _matches(term: _Term, answer: tuple[str, ...], joined: str) -> bool:
         return True
     if not term.fuzzy:
         return False
-    target = " ".join(term.words)
     return any(
-        fuzz.ratio(target, " ".join(answer[i : i + n]), score_cutoff=FUZZY_SCORE)
+        all(_same_word(w, a) for w, a in zip(term.words, answer[i : i + n], strict=True))
         for i in range(len(answer) - n + 1)
     )
 
