@@ -122,9 +122,9 @@ class FakeSlack:
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    async def next_call(self, method: str) -> Call:
+    async def next_call(self, method: str, *, wait: float = 5.0) -> Call:
         """The next call of ``method`` this test has not read yet, waiting for it (5 s)."""
-        async with asyncio.timeout(5.0), self._changed:
+        async with asyncio.timeout(wait), self._changed:
             await self._changed.wait_for(lambda: len(self.of(method)) > self._read[method])
         call = self.of(method)[self._read[method]]
         self._read[method] += 1

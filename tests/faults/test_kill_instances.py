@@ -105,7 +105,9 @@ class Run:
         http = Http(instance.url(), self.session)
         await http.command(slash_command(text, as_=ADMIN, response_url=self.fake.response_url()))
         while True:
-            reply = json.dumps((await self.fake.next_call("respond")).args)
+            # Generous: the instance may be catching up after a restart on a loaded machine;
+            # what this test checks is that every fire happens once, not how fast a reply is.
+            reply = json.dumps((await self.fake.next_call("respond", wait=30.0)).args)
             if "Welcome to the study group" not in reply:
                 return reply
 
