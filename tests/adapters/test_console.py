@@ -310,3 +310,49 @@ async def test_hint_pre_ticked_self_rating_and_plan_in_the_console(tmp_path: Pat
     assert "1 used the hint" in shown
     assert "You covered 2 of 3: ✓ 1 ✓ 2 ✗ 3" in shown
     assert "Interview plan set" in shown
+
+
+async def test_reveal_check_and_ai_review_in_the_console(tmp_path: Path) -> None:
+    """Issue 19 end to end in the console (`studybot run --sim-clock`, the shipped bank): an
+    open answer, the reveal, the self-rating message with the word check's line, then the
+    queued AI review from a local OpenAI-compatible fake."""
+    import asyncio
+
+    from tests.features.test_reviewer import ADVICE, FakeModel, _reply
+
+    model = FakeModel()
+    await model.start()
+    model.replies.append(_reply([]))
+    script = (
+        "/settings reviewer on\n/drop now kind:open\nas alice\npress 1\n"
+        "I would compare against a simple baseline and look at the validation curves first.\n"
+        "as admin\n/reveal\nadvance 1m\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_"))}
+    env = {
+        **clean,
+        "COLUMNS": "120",
+        "STUDYBOT_LLM_URL": f"http://127.0.0.1:{model.port}/v1/",
+        "STUDYBOT_LLM_MODEL": "tiny",
+    }
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "run",
+            "--sim-clock",
+            "--db",
+            str(tmp_path / "r.db"),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(script.encode()), 120)
+    finally:
+        await model.stop()
+    shown = out.decode()
+    assert proc.returncode == 0, shown[-2000:]
+    assert "which key points did your answer make?" in shown and "You covered " in shown
+    assert "An AI reviewer's advice" in shown and ADVICE["strength"][:30] in shown
+    assert len(model.requests) == 1

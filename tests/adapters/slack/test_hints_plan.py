@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -97,3 +98,43 @@ async def test_plan_on_slack(chat: SlackChat) -> None:
     assert "Interview plan: Fri 20 Feb 2026" in shown.text and "46 days left" in shown.text
     wrong = await chat.command("plan 2025-01-01 topics:statistics", as_=ALICE)
     assert "Wed 1 Jan 2025 has passed" in wrong.text
+
+
+async def test_reveal_then_check_then_ai_review_on_slack(
+    chat: SlackChat,
+    fake: FakeSlack,
+    app: App,
+    driver: ManualDriver,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 19 end to end on Slack: the reveal, the DM with the word check's ticks, then the
+    queued AI review as a second DM, from a local OpenAI-compatible fake."""
+    from adapters.reviewer import build_reviewer
+    from tests.features.test_reviewer import ADVICE, FakeModel, _reply
+
+    model = FakeModel()
+    await model.start()
+    try:
+        monkeypatch.setenv("STUDYBOT_LLM_URL", f"http://127.0.0.1:{model.port}/v1/")
+        monkeypatch.setenv("STUDYBOT_LLM_MODEL", "tiny")
+        app.ctx.reviewer = build_reviewer()
+        await chat.command("settings reviewer on", as_=ADMIN)
+        await chat.command("drop now kind:open", as_=ADMIN)
+        drop = await fake.next_call("chat.postMessage")
+        await chat.press(drop, "Answer", as_=ALICE)
+        modal = await fake.next_call("views.open")
+        text = "It memorises noise, and the validation loss gap grows."
+        await chat.submit(modal, text, as_=ALICE)
+        await fake.next_call("respond")
+        model.replies.append(_reply([{"point": 1, "quote": "It memorises noise"}]))
+        await chat.command("reveal", as_=ADMIN)
+        rating = [await fake.next_call("chat.postMessage") for _ in range(4)][-1]
+        assert "You covered 2 of 3" in rating.text and not model.requests
+        await driver.advance_to(clock.now() + timedelta(seconds=1))  # the queued review
+        advice = await fake.next_call("chat.postMessage")
+        assert advice.args["channel"] == f"D{ALICE}"
+        assert "An AI reviewer's advice" in advice.text and ADVICE["improve"] in advice.text
+        assert "“It memorises noise”" in advice.text
+    finally:
+        await model.stop()
