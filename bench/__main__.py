@@ -285,6 +285,25 @@ def boards(members: int, answers_n: int, runs: int) -> list[Row]:
     ]
 
 
+def rank_stats_curve(sizes: tuple[int, ...], runs: int) -> list[Row]:
+    """/rank and /stats through the core from 1,000 members up (50 answers each)."""
+    rows = []
+    for point in leaderboard.curve(sizes, runs=runs, show=True):
+        big = point.members >= 100_000
+        for command, p50 in (("/rank", point.rank_p50), ("/stats", point.stats_p50)):
+            rows.append(
+                Row(
+                    f"{command} p50 at {point.members:,} members",
+                    p50,
+                    point.baseline,
+                    "ms",
+                    "<= 20 ms" if big else "",
+                    p50 <= 20 if big else None,
+                )
+            )
+    return rows
+
+
 def matchings(n: int) -> list[Row]:
     rng = random.Random(1)
     people = matching.members(rng, n)
@@ -366,6 +385,9 @@ def main() -> None:
         lambda: slack_bursts(100, 1 if q else 3),
         lambda: discord_bursts(100, 1 if q else 3),
         lambda: boards(5_000 if q else 100_000, 50_000 if q else 1_000_000, 40 if q else 200),
+        lambda: rank_stats_curve(
+            (1_000, 10_000) if q else (1_000, 10_000, 100_000), 20 if q else 100
+        ),
         lambda: matchings(300),
         lambda: fanouts(200 if q else 1000),
     ]

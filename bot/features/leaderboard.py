@@ -160,7 +160,9 @@ async def neighbours(
         await conn.execute(
             select(*columns)
             .select_from(joined)
-            .where(*_scoped(ref, period, topic), better)
+            # points >= mine changes nothing in the result, but lets SQLite seek to the
+            # member's place in the board index instead of walking it from one end.
+            .where(*_scoped(ref, period, topic), scores.c.points >= points, better)
             .order_by(scores.c.points, scores.c.correct, scores.c.user_id.desc())
             .limit(reach)
         )
@@ -169,7 +171,12 @@ async def neighbours(
         await conn.execute(
             select(*columns)
             .select_from(joined)
-            .where(*_scoped(ref, period, topic), ~better, scores.c.user_id != ref.user_id)
+            .where(
+                *_scoped(ref, period, topic),
+                scores.c.points <= points,
+                ~better,
+                scores.c.user_id != ref.user_id,
+            )
             .order_by(scores.c.points.desc(), scores.c.correct.desc(), scores.c.user_id)
             .limit(reach)
         )
