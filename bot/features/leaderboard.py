@@ -102,6 +102,42 @@ async def rank(
     return int(ahead or 0) + 1, int(points)
 
 
+async def more_points(
+    conn: AsyncConnection, ref: MemberRef, *, period: str, points: int, topic: str = "*"
+) -> int:
+    """How many members of the board have more than ``points``."""
+    more = await conn.scalar(
+        select(func.count()).where(*_scoped(ref, period, topic), scores.c.points > points)
+    )
+    return int(more or 0)
+
+
+async def place_near(
+    conn: AsyncConnection,
+    ref: MemberRef,
+    *,
+    period: str,
+    row: tuple[int, int],
+    anchor: tuple[int, int],
+    topic: str = "*",
+) -> int:
+    """The place of a board row of (points, correct), from a nearby ``anchor`` of (points,
+    members with more points): a count over the few members between the two instead of
+    over everyone ahead (/rank's neighbours sit next to the member)."""
+    points, correct = row
+    anchor_points, anchor_more = anchor
+    scope = _scoped(ref, period, topic)
+    low, high = sorted((points, anchor_points))
+    between = await conn.scalar(
+        select(func.count()).where(*scope, scores.c.points > low, scores.c.points <= high)
+    )
+    more = anchor_more + (-1 if points >= anchor_points else 1) * int(between or 0)
+    tied = await conn.scalar(
+        select(func.count()).where(*scope, scores.c.points == points, scores.c.correct > correct)
+    )
+    return more + int(tied or 0) + 1
+
+
 def places(standings: Sequence[tuple[int, int]]) -> list[int]:
     """The place of each (points, correct answers) in board order, from the top: members
     equal on both share a place, and the next one down counts everyone above (1, 1, 3)."""
@@ -129,8 +165,9 @@ def tally(answered: int, correct: int) -> str:
 
 async def neighbours(
     conn: AsyncConnection, ref: MemberRef, *, period: str, topic: str = "*", reach: int = 2
-) -> list[tuple[int, tuple[str, str, int]]]:
-    """The member and up to ``reach`` members just above and below, as (offset, row).
+) -> list[tuple[int, tuple[str, str, int, int]]]:
+    """The member and up to ``reach`` members just above and below, as (offset, row): the
+    row is (user id, name, points, correct answers).
 
     Two small index seeks from the member's own row, however long the board is.
     """
@@ -155,7 +192,7 @@ async def neighbours(
     )
     name = func.coalesce(members.c.display_name, scores.c.user_id)
     joined = sql.with_names(scores)
-    columns = (scores.c.user_id, name, scores.c.points)
+    columns = (scores.c.user_id, name, scores.c.points, scores.c.correct)
     above = (
         await conn.execute(
             select(*columns)
@@ -188,9 +225,9 @@ async def neighbours(
             .where(*_scoped(ref, period, topic), scores.c.user_id == ref.user_id)
         )
     ).one()
-    rows = [(-(i + 1), (r[0], r[1], r[2])) for i, r in enumerate(above)][::-1]
-    rows.append((0, (me[0], me[1], me[2])))
-    rows += [(i + 1, (r[0], r[1], r[2])) for i, r in enumerate(below)]
+    rows = [(-(i + 1), (r[0], r[1], r[2], r[3])) for i, r in enumerate(above)][::-1]
+    rows.append((0, (me[0], me[1], me[2], me[3])))
+    rows += [(i + 1, (r[0], r[1], r[2], r[3])) for i, r in enumerate(below)]
     return rows
 
 

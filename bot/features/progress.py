@@ -366,15 +366,20 @@ async def rank_command(ctx: Context, inv: Invocation) -> Reply:
                 "to get on the board."
             )
         around = await leaderboard.neighbours(conn, ref, period=period)
+        # Ties share a place, as on the board; each neighbour's place is counted from the
+        # member's own, over the few members between them.
+        anchor = (mine[1], await leaderboard.more_points(conn, ref, period=period, points=mine[1]))
         lines = []
-        for _offset, (user, name, points) in around:  # ties share a place, as on the board
+        for _offset, (user, name, points, correct) in around:
             place = (
-                mine
+                mine[0]
                 if user == ref.user_id
-                else await leaderboard.rank(conn, _as(ref, user), period=period)
+                else await leaderboard.place_near(
+                    conn, ref, period=period, row=(points, correct), anchor=anchor
+                )
             )
             marker = " ← you" if user == ref.user_id else ""
-            lines.append(f"#{(place or mine)[0]} **{name}**: {leaderboard.pts(points)}{marker}")
+            lines.append(f"#{place} **{name}**: {leaderboard.pts(points)}{marker}")
     return Reply(
         card=Card(
             title=f"Your rank {leaderboard.PERIOD_NAMES[period_kind]}: #{mine[0]}",
@@ -382,10 +387,6 @@ async def rank_command(ctx: Context, inv: Invocation) -> Reply:
             tone=Tone.INFO,
         )
     )
-
-
-def _as(ref: MemberRef, user_id: str) -> MemberRef:
-    return MemberRef(ref.platform, ref.workspace_id, user_id)
 
 
 FEATURE = Feature(

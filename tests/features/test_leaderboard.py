@@ -38,3 +38,46 @@ async def test_ties_break_the_same_way_on_board_and_rank(chat: Chat) -> None:
     assert reply.card is not None
     assert [line[0] for line in reply.card.body.splitlines()] == ["🥇"] * 3  # a shared place
     assert reply.notes[0].body == "You are #1 this week with 18 pts."
+
+
+async def test_a_neighbours_place_counted_from_the_members_own_matches_a_full_count(
+    chat: Chat,
+) -> None:
+    """/rank counts each neighbour's place over the members between them and the member;
+    on a board full of ties in points and in right answers it agrees with rank()."""
+    import random
+
+    from bot.chat import MemberRef
+    from bot.features import leaderboard
+    from bot.store.schema import scores
+
+    rng = random.Random(4)
+    rows = [
+        {
+            "platform": "memory",
+            "workspace_id": "w1",
+            "user_id": f"u{n:02}",
+            "period": "all",
+            "topic": "*",
+            "points": rng.choice((2, 10, 10, 13, 15, 15, 20, 33)),
+            "answered": 5,
+            "correct": rng.randint(0, 3),
+        }
+        for n in range(60)
+    ]
+    async with chat.app.ctx.engine.begin() as conn:
+        await conn.execute(scores.insert(), rows)
+    async with chat.app.ctx.engine.connect() as conn:
+        for row in rows[::7]:
+            ref = MemberRef("memory", "w1", str(row["user_id"]))
+            mine = await leaderboard.rank(conn, ref, period="all")
+            assert mine is not None
+            more = await leaderboard.more_points(conn, ref, period="all", points=mine[1])
+            for _offset, (user, _name, points, correct) in await leaderboard.neighbours(
+                conn, ref, period="all"
+            ):
+                full = await leaderboard.rank(conn, MemberRef("memory", "w1", user), period="all")
+                near = await leaderboard.place_near(
+                    conn, ref, period="all", row=(points, correct), anchor=(mine[1], more)
+                )
+                assert full is not None and near == full[0], (row["user_id"], user)
