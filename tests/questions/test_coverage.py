@@ -24,7 +24,7 @@ def _item(
         difficulty="easy",
         tags=("x",),
         prompt=prompt,
-        answer="It overfits: it memorises noise, so validation error rises as training error falls.",
+        answer="It overfits: it memorises noise; validation error rises as training error falls.",
         key_points=points,
     )
 
