@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.ports import ManualClock
 from bot.scheduler import ManualDriver
 from bot.store.schema import members
+from questions.schema import Item
 from tests.conftest import mini_bank
 from tests.fakes.slack_api import (
     APP_TOKEN,
@@ -106,8 +107,18 @@ def driver(clock: ManualClock) -> ManualDriver:
 
 
 @pytest.fixture
+def bank_items() -> tuple[Item, ...]:
+    """The questions the app asks; a test module may give its own."""
+    return mini_bank()
+
+
+@pytest.fixture
 async def app(
-    settings: Settings, config: SlackSettings, clock: ManualClock, driver: ManualDriver
+    settings: Settings,
+    config: SlackSettings,
+    clock: ManualClock,
+    driver: ManualDriver,
+    bank_items: tuple[Item, ...],
 ) -> AsyncIterator[App]:
     """The real core, built through build_app with the Slack platform on the fake API."""
     app = await build_app(
@@ -115,7 +126,7 @@ async def app(
         platform=build_platform(config),
         clock=clock,
         rng=random.Random(7),
-        items=mini_bank(),
+        items=bank_items,
         driver=driver,
     )
     await _welcomed_already(app, NAMES)

@@ -4,22 +4,17 @@ key points the word check found already ticked; `/prep plan` sets an interview p
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from adapters.settings import SlackSettings
-from adapters.slack import build_platform
-from bot.app import App, build_app
-from bot.config import Settings
+from bot.app import App
 from bot.ports import ManualClock
 from bot.scheduler import ManualDriver
 from bot.store.schema import answers
 from questions.schema import ChoiceItem, Item
-from tests.adapters.slack.conftest import ADMIN, ALICE, NAMES, SlackChat, _welcomed_already
+from tests.adapters.slack.conftest import ADMIN, ALICE, SlackChat
 from tests.conftest import mini_bank
 from tests.fakes.slack_api import FakeSlack
 from tests.features.test_hints import HINT, _hinted
@@ -34,22 +29,8 @@ def _items() -> tuple[Item, ...]:
 
 
 @pytest.fixture
-async def app(
-    settings: Settings, config: SlackSettings, clock: ManualClock, driver: ManualDriver
-) -> AsyncIterator[App]:
-    app = await build_app(
-        settings=settings,
-        platform=build_platform(config),
-        clock=clock,
-        rng=random.Random(7),
-        items=_items(),
-        driver=driver,
-    )
-    await _welcomed_already(app, NAMES)
-    try:
-        yield app
-    finally:
-        await app.close()
+def bank_items() -> tuple[Item, ...]:
+    return _items()
 
 
 async def test_the_hint_on_slack_is_private_and_halves_the_points(
