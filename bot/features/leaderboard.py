@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, RowMapping, func, select
@@ -190,45 +191,44 @@ async def neighbours(
             & (scores.c.user_id < ref.user_id)
         )
     )
-    name = func.coalesce(members.c.display_name, scores.c.user_id)
-    joined = sql.with_names(scores)
-    columns = (scores.c.user_id, name, scores.c.points, scores.c.correct)
-    above = (
-        await conn.execute(
-            select(*columns)
-            .select_from(joined)
-            # points >= mine changes nothing in the result, but lets SQLite seek to the
-            # member's place in the board index instead of walking it from one end.
-            .where(*_scoped(ref, period, topic), scores.c.points >= points, better)
-            .order_by(scores.c.points, scores.c.correct, scores.c.user_id.desc())
-            .limit(reach)
-        )
-    ).all()
-    below = (
-        await conn.execute(
-            select(*columns)
-            .select_from(joined)
-            .where(
-                *_scoped(ref, period, topic),
-                scores.c.points <= points,
-                ~better,
-                scores.c.user_id != ref.user_id,
-            )
-            .order_by(scores.c.points.desc(), scores.c.correct.desc(), scores.c.user_id)
-            .limit(reach)
-        )
-    ).all()
-    me = (
-        await conn.execute(
-            select(*columns)
-            .select_from(joined)
-            .where(*_scoped(ref, period, topic), scores.c.user_id == ref.user_id)
-        )
-    ).one()
-    rows = [(-(i + 1), (r[0], r[1], r[2], r[3])) for i, r in enumerate(above)][::-1]
-    rows.append((0, (me[0], me[1], me[2], me[3])))
-    rows += [(i + 1, (r[0], r[1], r[2], r[3])) for i, r in enumerate(below)]
+    scope = _scoped(ref, period, topic)
+    # points >= mine (<= mine below) changes nothing in the result, but lets SQLite seek to
+    # the member's place in the board index instead of walking it from one end.
+    above = await _rows(
+        conn,
+        (*scope, scores.c.points >= points, better),
+        (scores.c.points, scores.c.correct, scores.c.user_id.desc()),
+        reach,
+    )
+    below = await _rows(
+        conn,
+        (*scope, scores.c.points <= points, ~better, scores.c.user_id != ref.user_id),
+        (scores.c.points.desc(), scores.c.correct.desc(), scores.c.user_id),
+        reach,
+    )
+    (me,) = await _rows(conn, (*scope, scores.c.user_id == ref.user_id), (), 1)
+    rows = [(-(i + 1), r) for i, r in enumerate(above)][::-1]
+    rows.append((0, me))
+    rows += [(i + 1, r) for i, r in enumerate(below)]
     return rows
+
+
+async def _rows(
+    conn: AsyncConnection,
+    where: Sequence[ColumnElement[bool]],
+    order: Sequence[ColumnElement[Any]],
+    limit: int,
+) -> list[tuple[str, str, int, int]]:
+    """Board rows as (user id, name, points, correct answers)."""
+    name = func.coalesce(members.c.display_name, scores.c.user_id)
+    query = (
+        select(scores.c.user_id, name, scores.c.points, scores.c.correct)
+        .select_from(sql.with_names(scores))
+        .where(*where)
+        .order_by(*order)
+        .limit(limit)
+    )
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in (await conn.execute(query)).all()]
 
 
 BOARD = Option(
