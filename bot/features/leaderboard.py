@@ -77,6 +77,23 @@ async def rank(
     conn: AsyncConnection, ref: MemberRef, *, period: str = "all", topic: str = "*"
 ) -> tuple[int, int] | None:
     """The member's (rank, points), ties broken as the board breaks them; None if unranked."""
+    found = await standing(conn, ref, period=period, topic=topic)
+    return None if found is None else (found.place, found.points)
+
+
+@dataclass(frozen=True)
+class Standing:
+    place: int
+    points: int
+    correct: int
+    more: int  # members with more points: where /rank counts its neighbours' places from
+
+
+async def standing(
+    conn: AsyncConnection, ref: MemberRef, *, period: str = "all", topic: str = "*"
+) -> Standing | None:
+    """The member's place and points, ties broken as the board breaks them; None if
+    unranked."""
     mine = (
         await conn.execute(
             select(scores.c.points, scores.c.correct).where(
@@ -99,18 +116,49 @@ async def rank(
             scores.c.correct > correct,
         )
     )
-    ahead = int(more or 0) + int(tied or 0)
-    return int(ahead or 0) + 1, int(points)
+    return Standing(int(more or 0) + int(tied or 0) + 1, int(points), int(correct), int(more or 0))
 
 
-async def more_points(
-    conn: AsyncConnection, ref: MemberRef, *, period: str, points: int, topic: str = "*"
-) -> int:
-    """How many members of the board have more than ``points``."""
-    more = await conn.scalar(
-        select(func.count()).where(*_scoped(ref, period, topic), scores.c.points > points)
+async def places_around(
+    conn: AsyncConnection,
+    ref: MemberRef,
+    *,
+    period: str,
+    mine: Standing,
+    around: Sequence[tuple[int, tuple[str, str, int, int]]],
+    topic: str = "*",
+) -> list[int]:
+    """The place of each row ``neighbours`` returned, in order. The rows are consecutive in
+    board order, so a row that starts a tie group is placed by its position (the member's,
+    plus its offset); one that continues a group shares its place. Only the top row's group
+    may begin above the window: it alone is counted (``place_near``)."""
+    scope = _scoped(ref, period, topic)
+    same_before = await conn.scalar(  # tied with the member on both, listed before them
+        select(func.count()).where(
+            *scope,
+            scores.c.points == mine.points,
+            scores.c.correct == mine.correct,
+            scores.c.user_id < ref.user_id,
+        )
     )
-    return int(more or 0)
+    position = mine.place - 1 + int(same_before or 0)  # rows before the member's own
+    places: list[int] = []
+    previous: tuple[int, int] | None = None
+    for offset, (_user, _name, points, correct) in around:
+        key = (points, correct)
+        if key == (mine.points, mine.correct):
+            place = mine.place
+        elif key == previous:
+            place = places[-1]
+        elif not places:
+            place = await place_near(
+                conn, ref, period=period, row=key, anchor=(mine.points, mine.more), topic=topic
+            )
+        else:
+            place = position + offset + 1
+        places.append(place)
+        previous = key
+    return places
 
 
 async def place_near(

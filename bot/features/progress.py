@@ -359,30 +359,22 @@ async def rank_command(ctx: Context, inv: Invocation) -> Reply:
     async with ctx.engine.connect() as conn:
         tz = await workspace_tz(conn, ref.platform, ref.workspace_id)
         period = scoring.period_key(period_kind, ctx.clock.now(), tz)
-        mine = await leaderboard.rank(conn, ref, period=period)
+        mine = await leaderboard.standing(conn, ref, period=period)
         if mine is None:
             return Reply.text(
                 f"You have no points {leaderboard.PERIOD_NAMES[period_kind]} yet: answer a drop "
                 "to get on the board."
             )
         around = await leaderboard.neighbours(conn, ref, period=period)
-        # Ties share a place, as on the board; each neighbour's place is counted from the
-        # member's own, over the few members between them.
-        anchor = (mine[1], await leaderboard.more_points(conn, ref, period=period, points=mine[1]))
+        # Ties share a place, as on the board, counted from the member's own.
+        placed = await leaderboard.places_around(conn, ref, period=period, mine=mine, around=around)
         lines = []
-        for _offset, (user, name, points, correct) in around:
-            place = (
-                mine[0]
-                if user == ref.user_id
-                else await leaderboard.place_near(
-                    conn, ref, period=period, row=(points, correct), anchor=anchor
-                )
-            )
+        for (_offset, (user, name, points, _correct)), place in zip(around, placed, strict=True):
             marker = " ← you" if user == ref.user_id else ""
             lines.append(f"#{place} **{name}**: {leaderboard.pts(points)}{marker}")
     return Reply(
         card=Card(
-            title=f"Your rank {leaderboard.PERIOD_NAMES[period_kind]}: #{mine[0]}",
+            title=f"Your rank {leaderboard.PERIOD_NAMES[period_kind]}: #{mine.place}",
             body="\n".join(lines),
             tone=Tone.INFO,
         )

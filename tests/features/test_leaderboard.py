@@ -70,14 +70,17 @@ async def test_a_neighbours_place_counted_from_the_members_own_matches_a_full_co
     async with chat.app.ctx.engine.connect() as conn:
         for row in rows[::7]:
             ref = MemberRef("memory", "w1", str(row["user_id"]))
-            mine = await leaderboard.rank(conn, ref, period="all")
+            mine = await leaderboard.standing(conn, ref, period="all")
             assert mine is not None
-            more = await leaderboard.more_points(conn, ref, period="all", points=mine[1])
-            for _offset, (user, _name, points, correct) in await leaderboard.neighbours(
-                conn, ref, period="all"
+            around = await leaderboard.neighbours(conn, ref, period="all", reach=4)
+            placed = await leaderboard.places_around(
+                conn, ref, period="all", mine=mine, around=around
+            )
+            for (_offset, (user, _name, points, correct)), place in zip(
+                around, placed, strict=True
             ):
                 full = await leaderboard.rank(conn, MemberRef("memory", "w1", user), period="all")
                 near = await leaderboard.place_near(
-                    conn, ref, period="all", row=(points, correct), anchor=(mine[1], more)
+                    conn, ref, period="all", row=(points, correct), anchor=(mine.points, mine.more)
                 )
-                assert full is not None and near == full[0], (row["user_id"], user)
+                assert full is not None and place == near == full[0], (row["user_id"], user)
