@@ -133,7 +133,8 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     database = make_url(settings.database_url).database
     files_dir = Path(database).parent / "files" if database else Path("data") / "files"
     platform = ConsolePlatform(console, files_dir=files_dir)
-    clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0)) if sim_clock else None
+    start = settings.sim_start or datetime.now(UTC)  # STUDYBOT_SIM_START: a rehearsal's date
+    clock = ManualClock(start.replace(second=0, microsecond=0)) if sim_clock else None
     if sim_clock:  # one process in simulated time: nothing to keep in step with
         settings = settings.model_copy(update={"sync_seconds": 0})
     driver = ManualDriver(clock) if clock else None

@@ -30,6 +30,11 @@ as admin
 """
 
 
+# A fixed start for simulated time: what `advance next` reaches first must not depend on the
+# day and hour the suite runs (on a Sunday the week's digest comes before Monday's drop).
+TUESDAY = {"STUDYBOT_SIM_START": "2026-01-06T06:00:00+00:00"}
+
+
 def _studybot(
     *args: str, script: str = "", columns: int = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -161,7 +166,9 @@ def test_sim_clock_watches_a_drop_post_and_reveal(tmp_path: Path) -> None:
         "/schedule preview\n"
         "advance next\nas alice\npress 1\nas admin\nadvance next\nadvance 2d\n/schedule list\n"
     )
-    result = _studybot("run", "--sim-clock", "--db", str(tmp_path / "sim.db"), script=script)
+    result = _studybot(
+        "run", "--sim-clock", "--db", str(tmp_path / "sim.db"), script=script, env=TUESDAY
+    )
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert out.count("09:00 CET") >= 5  # the preview, in Berlin time
