@@ -5,9 +5,9 @@ Hint button, ``hint:<drop id>``; pressing it shows the hint privately and record
 member saw it (``hints_shown``). The price, applied when the answer is saved:
 
 - a channel drop: a right multiple-choice answer earns half the points and no early bonus;
-- personal practice (`/quiz`, `/practice`, `/review`): a right answer is rated Hard for
-  FSRS, so the question comes back sooner (confidence cannot lift it above Hard either), and
-  an open answer's key-point rating is capped at Hard the same way.
+- every question (a drop, `/quiz`, `/practice`, `/review`): a right answer is rated at best
+  Hard for FSRS, so the question comes back sooner (confidence cannot lift it above Hard
+  either), and an open answer's key-point rating is capped at Hard the same way.
 
 The reveal counts the members who used the hint and marks them in the list of right answers.
 A hint asked for after answering, or after the reveal, is shown and changes nothing.
