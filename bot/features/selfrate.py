@@ -234,10 +234,8 @@ async def after_reveal(ctx: Context, drop: Drop) -> None:
                 .order_by(answers.c.answered_at, answers.c.id)
             )
         ).all()
-        advise = ctx.reviewer is not None and await settings.reviewer_on(
-            conn, drop.place.platform, drop.place.workspace_id
-        )
     place = drop.place
+    advise = await settings.active_reviewer(ctx, place.platform, place.workspace_id) is not None
     for user_id, text in written:
         member = MemberRef(place.platform, place.workspace_id, str(user_id))
         card = rating_card(drop, str(text), member)

@@ -54,6 +54,15 @@ async def reviewer_on(conn: AsyncConnection, platform: str, workspace_id: str) -
     return value == "on"
 
 
+async def active_reviewer(ctx: Context, platform: str, workspace_id: str) -> Reviewer | None:
+    """The reviewer, when the server has one and this workspace turned it on."""
+    if ctx.reviewer is None:
+        return None
+    async with ctx.engine.connect() as conn:
+        on = await reviewer_on(conn, platform, workspace_id)
+    return ctx.reviewer if on else None
+
+
 async def _add(conn: AsyncConnection, member: MemberRef, key: str, amount: int) -> int:
     """Add to a workspace's counter in ``store_meta``; return what it held before."""
     scope = {"platform": member.platform, "workspace_id": member.workspace_id}

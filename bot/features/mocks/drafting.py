@@ -26,7 +26,6 @@ from bot.context import Context
 from bot.features import settings
 from bot.features.mocks.groups import dm, load_group
 from bot.handlers import UNKNOWN_FORM
-from bot.review import Reviewer
 from bot.store.schema import mock_checkins, mock_feedback, timers
 from questions.extras import rubrics
 
@@ -43,15 +42,6 @@ def draft_key(group_id: int, user_id: str) -> str:
 
 def is_notes_form(form_id: str) -> bool:
     return _NOTES_FORM.fullmatch(form_id) is not None
-
-
-async def reviewer_for(ctx: Context, member: MemberRef) -> Reviewer | None:
-    """The reviewer, when the server has one and this workspace turned it on."""
-    if ctx.reviewer is None:
-        return None
-    async with ctx.engine.connect() as conn:
-        on = await settings.reviewer_on(conn, member.platform, member.workspace_id)
-    return ctx.reviewer if on else None
 
 
 def choice_card(group_id: int) -> Card:
@@ -100,7 +90,7 @@ async def on_notes(ctx: Context, submit: FormSubmit) -> Reply:
         )
     if problem := await _not_yours_to_give(ctx, group_id, ref):
         return problem
-    if await reviewer_for(ctx, ref) is None:
+    if await settings.active_reviewer(ctx, ref.platform, ref.workspace_id) is None:
         return Reply.error(
             "The AI reviewer is off here, so there is nobody to draft from your notes. "
             "Press Write feedback instead."
@@ -151,7 +141,7 @@ async def draft_later(ctx: Context, payload: Mapping[str, object]) -> None:
     if group is None or kind not in rubrics():
         return
     member = group.ref(user_id)
-    reviewer = await reviewer_for(ctx, member)
+    reviewer = await settings.active_reviewer(ctx, member.platform, member.workspace_id)
     if reviewer is None:
         return
     if spent := await settings.spend_review(ctx, member, reviewer):

@@ -29,6 +29,7 @@ from bot.chat import (
     plural,
 )
 from bot.context import Context, workspace_tz
+from bot.features import settings
 from bot.features.mocks import drafting as drafting_
 from bot.features.mocks.groups import MockGroup, display_names, dm, load_group
 from bot.features.mocks.policy import MISSED_TO_PAUSE, pauses_after
@@ -192,7 +193,7 @@ async def _feedback_step(ctx: Context, group_id: int, ref: MemberRef, step: str)
     if checkin.answer != "yes":
         return Reply.text("Say it happened first.")
     form = _feedback_form(group_id, kind or "technical")
-    drafting = await drafting_.reviewer_for(ctx, ref) is not None
+    drafting = await settings.active_reviewer(ctx, ref.platform, ref.workspace_id) is not None
     if step == "feedback" and drafting:
         return Reply(card=drafting_.choice_card(group_id))
     if step == "draft" and drafting:
