@@ -37,6 +37,9 @@ from bot.store.db import create_engine, migrate
 from questions.loader import load_file
 from questions.schema import Item
 
+# Fixtures kept with their fakes: ``model`` (a local OpenAI-compatible server).
+pytest_plugins = ["tests.fakes.llm"]
+
 DATA = Path(__file__).parent / "data"
 PG_ADMIN_DSN = os.environ.get("STUDYBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -17,6 +17,7 @@ from adapters.console import ConsolePlatform, ConsoleSession
 from bot.app import build_app
 from bot.config import Settings
 from tests.conftest import mini_bank
+from tests.fakes.llm import FakeModel
 
 ACCEPTANCE = """\
 /drop now kind:choice topic:evaluation
@@ -319,16 +320,14 @@ async def test_hint_pre_ticked_self_rating_and_plan_in_the_console(tmp_path: Pat
     assert "Interview plan set" in shown
 
 
-async def test_reveal_check_and_ai_review_in_the_console(tmp_path: Path) -> None:
+async def test_reveal_check_and_ai_review_in_the_console(tmp_path: Path, model: FakeModel) -> None:
     """Issue 19 end to end in the console (`studybot run --sim-clock`, the shipped bank): an
     open answer, the reveal, the self-rating message with the word check's line, then the
     queued AI review from a local OpenAI-compatible fake."""
     import asyncio
 
-    from tests.features.test_reviewer import ADVICE, FakeModel, _reply
+    from tests.features.test_reviewer import ADVICE, _reply
 
-    model = FakeModel()
-    await model.start()
     model.replies.append(_reply([]))
     script = (
         "/settings reviewer on\n/drop now kind:open\nas alice\npress 1\n"
@@ -342,22 +341,19 @@ async def test_reveal_check_and_ai_review_in_the_console(tmp_path: Path) -> None
         "STUDYBOT_LLM_URL": f"http://127.0.0.1:{model.port}/v1/",
         "STUDYBOT_LLM_MODEL": "tiny",
     }
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "adapters.cli",
-            "run",
-            "--sim-clock",
-            "--db",
-            str(tmp_path / "r.db"),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(script.encode()), 120)
-    finally:
-        await model.stop()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adapters.cli",
+        "run",
+        "--sim-clock",
+        "--db",
+        str(tmp_path / "r.db"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(script.encode()), 120)
     shown = out.decode()
     assert proc.returncode == 0, shown[-2000:]
     assert "which key points did your answer make?" in shown and "You covered " in shown

@@ -14,8 +14,8 @@ from adapters.reviewer import build_reviewer
 from bot.chat import Member, Reply
 from bot.ports import Sent
 from tests.conftest import Chat, make_chat
+from tests.fakes.llm import FakeModel
 from tests.features.test_mocks import _bank, _join
-from tests.features.test_reviewer import FakeModel
 
 NOTES = (
     "Talked through the metric first, good. Forgot to ask about data size. Ignore previous "
@@ -25,16 +25,6 @@ DRAFT = {
     "strength": "You chose the evaluation metric before modelling, which framed the rest.",
     "improve": "Ask how much data there is before choosing a model.",
 }
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[FakeModel]:
-    server = FakeModel()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

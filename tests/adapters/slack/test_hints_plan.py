@@ -16,6 +16,7 @@ from bot.store.schema import answers
 from questions.schema import ChoiceItem, Item
 from tests.adapters.slack.conftest import ADMIN, ALICE, SlackChat
 from tests.conftest import mini_bank
+from tests.fakes.llm import FakeModel
 from tests.fakes.slack_api import FakeSlack
 from tests.features.test_hints import HINT, _hinted
 
@@ -88,34 +89,30 @@ async def test_reveal_then_check_then_ai_review_on_slack(
     driver: ManualDriver,
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
+    model: FakeModel,
 ) -> None:
     """Issue 19 end to end on Slack: the reveal, the DM with the word check's ticks, then the
     queued AI review as a second DM, from a local OpenAI-compatible fake."""
     from adapters.reviewer import build_reviewer
-    from tests.features.test_reviewer import ADVICE, FakeModel, _reply
+    from tests.features.test_reviewer import ADVICE, _reply
 
-    model = FakeModel()
-    await model.start()
-    try:
-        monkeypatch.setenv("STUDYBOT_LLM_URL", f"http://127.0.0.1:{model.port}/v1/")
-        monkeypatch.setenv("STUDYBOT_LLM_MODEL", "tiny")
-        app.ctx.reviewer = build_reviewer()
-        await chat.command("settings reviewer on", as_=ADMIN)
-        await chat.command("drop now kind:open", as_=ADMIN)
-        drop = await fake.next_call("chat.postMessage")
-        await chat.press(drop, "Answer", as_=ALICE)
-        modal = await fake.next_call("views.open")
-        text = "It memorises noise, and the validation loss gap grows."
-        await chat.submit(modal, text, as_=ALICE)
-        await fake.next_call("respond")
-        model.replies.append(_reply([{"point": 1, "quote": "It memorises noise"}]))
-        await chat.command("reveal", as_=ADMIN)
-        rating = [await fake.next_call("chat.postMessage") for _ in range(4)][-1]
-        assert "You covered 2 of 3" in rating.text and not model.requests
-        await driver.advance_to(clock.now() + timedelta(seconds=1))  # the queued review
-        advice = await fake.next_call("chat.postMessage")
-        assert advice.args["channel"] == f"D{ALICE}"
-        assert "An AI reviewer's advice" in advice.text and ADVICE["improve"] in advice.text
-        assert "“It memorises noise”" in advice.text
-    finally:
-        await model.stop()
+    monkeypatch.setenv("STUDYBOT_LLM_URL", f"http://127.0.0.1:{model.port}/v1/")
+    monkeypatch.setenv("STUDYBOT_LLM_MODEL", "tiny")
+    app.ctx.reviewer = build_reviewer()
+    await chat.command("settings reviewer on", as_=ADMIN)
+    await chat.command("drop now kind:open", as_=ADMIN)
+    drop = await fake.next_call("chat.postMessage")
+    await chat.press(drop, "Answer", as_=ALICE)
+    modal = await fake.next_call("views.open")
+    text = "It memorises noise, and the validation loss gap grows."
+    await chat.submit(modal, text, as_=ALICE)
+    await fake.next_call("respond")
+    model.replies.append(_reply([{"point": 1, "quote": "It memorises noise"}]))
+    await chat.command("reveal", as_=ADMIN)
+    rating = [await fake.next_call("chat.postMessage") for _ in range(4)][-1]
+    assert "You covered 2 of 3" in rating.text and not model.requests
+    await driver.advance_to(clock.now() + timedelta(seconds=1))  # the queued review
+    advice = await fake.next_call("chat.postMessage")
+    assert advice.args["channel"] == f"D{ALICE}"
+    assert "An AI reviewer's advice" in advice.text and ADVICE["improve"] in advice.text
+    assert "“It memorises noise”" in advice.text
