@@ -45,10 +45,6 @@ def _closed(drop: Drop) -> Reply:
     )
 
 
-def _not_yours() -> Reply:
-    return Reply.text("That question was someone else's `/quiz`. Run `/quiz` for your own.")
-
-
 async def _existing(conn: AsyncConnection, drop: Drop, user_id: str) -> Reply | None:
     row = (
         await conn.execute(
@@ -110,13 +106,9 @@ async def _refusal(conn: AsyncConnection, drop: Drop | None, member: MemberRef) 
 def _closed_to(drop: Drop | None, member: MemberRef) -> Reply | None:
     """Why this member may not answer this drop at all now (not counting an answer of
     theirs already in: a press finds that out from its insert, with no query first)."""
-    if drop is None or (drop.place.platform, drop.place.workspace_id) != (
-        member.platform,
-        member.workspace_id,
-    ):
-        return Reply.error("That question no longer exists.")
-    if drop.private_to is not None and drop.private_to != member.user_id:
-        return _not_yours()
+    if refused := drops_feature.not_for(drop, member):
+        return refused
+    assert drop is not None
     if not drop.is_open:
         return _closed(drop)
     return None

@@ -174,6 +174,19 @@ def question_card(
     return Card(title=title, body=body, buttons=buttons, footer=footer, tone=Tone.QUESTION)
 
 
+def not_for(drop: Drop | None, member: MemberRef) -> Reply | None:
+    """Why this drop is not one this member can act on (answer it, ask its hint): gone or
+    another workspace's, or someone else's `/quiz`; None if it is theirs to act on."""
+    if drop is None or (drop.place.platform, drop.place.workspace_id) != (
+        member.platform,
+        member.workspace_id,
+    ):
+        return Reply.error("That question no longer exists.")
+    if drop.private_to is not None and drop.private_to != member.user_id:
+        return Reply.text("That question was someone else's `/quiz`. Run `/quiz` for your own.")
+    return None
+
+
 def hint_button(drop_id: int) -> Button:
     """The Hint button (features/hints.py handles its presses)."""
     return Button("Hint", f"{HINT_PREFIX}:{drop_id}", Style.SECONDARY)

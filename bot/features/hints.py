@@ -78,15 +78,9 @@ async def on_action(ctx: Context, action: Action) -> Reply:
     drop_id, member = int(found.group(1)), action.member.ref
     async with ctx.engine.begin() as conn:
         drop = await drops_feature.load(conn, drop_id, lock=True)  # serialised with answers
-        if drop is None or (drop.place.platform, drop.place.workspace_id) != (
-            member.platform,
-            member.workspace_id,
-        ):
-            return Reply.error("That question no longer exists.")
-        if drop.private_to is not None and drop.private_to != member.user_id:
-            return Reply.error(
-                "That question was someone else's `/quiz`. Run `/quiz` for your own."
-            )
+        if refused := drops_feature.not_for(drop, member):
+            return refused
+        assert drop is not None
         hint = text_of(drop.item)
         if hint is None:
             return Reply.error("This question has no hint. Answer it as best you can.")
