@@ -9,15 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.handlers import Context, JobsPort
+from bot.store import sql
 from bot.store.schema import workspaces
 
 __all__ = ["Context", "JobsPort", "workspace_tz"]
 
+_TIMEZONE = select(workspaces.c.timezone).where(*sql.by_workspace(workspaces))
+
 
 async def workspace_tz(conn: AsyncConnection, platform: str, workspace_id: str) -> ZoneInfo:
-    name = await conn.scalar(
-        select(workspaces.c.timezone).where(
-            workspaces.c.platform == platform, workspaces.c.workspace_id == workspace_id
-        )
-    )
+    name = await conn.scalar(_TIMEZONE, sql.workspace_params(platform, workspace_id))
     return ZoneInfo(name or "UTC")

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank, metrics
@@ -118,11 +118,13 @@ class Drop:
         return self.revealed_at is None
 
 
+_DROP = select(drops).where(drops.c.id == bindparam("drop_id"))
+_DROP_LOCKED = _DROP.with_for_update()
+
+
 async def load(conn: AsyncConnection, drop_id: int, *, lock: bool = False) -> Drop | None:
-    query = select(drops).where(drops.c.id == drop_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+    query = _DROP_LOCKED if lock else _DROP
+    row = (await conn.execute(query, {"drop_id": drop_id})).mappings().first()
     if row is None:
         return None
     return Drop(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 import fsrs
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import Action, Card, MemberRef, Reply, Tone
@@ -44,11 +44,13 @@ def capped(rating: fsrs.Rating, *, hinted: bool) -> fsrs.Rating:
     return rating
 
 
+_USED = select(hints_shown.c.user_id).where(
+    hints_shown.c.drop_id == bindparam("drop_id"), hints_shown.c.user_id == bindparam("user")
+)
+
+
 async def used(conn: AsyncConnection, drop_id: int, user_id: str) -> bool:
-    query = select(hints_shown.c.user_id).where(
-        hints_shown.c.drop_id == drop_id, hints_shown.c.user_id == user_id
-    )
-    return (await conn.execute(query)).first() is not None
+    return (await conn.execute(_USED, {"drop_id": drop_id, "user": user_id})).first() is not None
 
 
 async def count(conn: AsyncConnection, drop_id: int) -> int:

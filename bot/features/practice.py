@@ -21,7 +21,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import fsrs
-from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, select
+from sqlalchemy import ColumnElement, RowMapping, and_, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
@@ -79,10 +79,14 @@ def _key(member: MemberRef, question_id: str) -> dict[str, str]:
 NO_ID = 0
 
 
-async def _load_card(conn: AsyncConnection, key: dict[str, str]) -> fsrs.Card:
+_CARD = select(cards).where(*sql.by_member(cards), cards.c.question_id == bindparam("question"))
+_LOG_REVIEW = review_logs.insert()
+
+
+async def _load_card(conn: AsyncConnection, member: MemberRef, question_id: str) -> fsrs.Card:
     """The member's fsrs card for a question; a new card if never reviewed."""
-    query = select(cards).where(*(cards.c[k] == v for k, v in key.items()))
-    row = (await conn.execute(query)).mappings().first()
+    params = {**sql.member_params(member), "question": question_id}
+    row = (await conn.execute(_CARD, params)).mappings().first()
     if row is None:
         return fsrs.Card(card_id=NO_ID)
     return fsrs.Card(
@@ -110,7 +114,7 @@ async def review(
     when given, is the rating itself (an open answer's key-point coverage); otherwise
     today's rule makes it from ``correct`` and ``fast``."""
     key = _key(member, item.id)
-    card = await _load_card(conn, key)
+    card = await _load_card(conn, member, item.id)
     given = rating(correct=correct, fast=fast) if rated is None else rated
     scheduler = await plan_state.scheduler_for(conn, member, item.topic, SCHEDULER)
     card, _log = scheduler(now).review_card(card, given, now)
@@ -134,16 +138,14 @@ async def review(
         add=("reps", "lapses"),
     )
     await conn.execute(
-        review_logs.insert().values(
-            platform=member.platform,
-            workspace_id=member.workspace_id,
-            user_id=member.user_id,
-            question_id=item.id,
-            rating=int(given),
-            source=source,
-            reviewed_at=now,
-            due_after=card.due,
-        )
+        _LOG_REVIEW,
+        {
+            **key,
+            "rating": int(given),
+            "source": source,
+            "reviewed_at": now,
+            "due_after": card.due,
+        },
     )
     due: datetime = card.due
     return due

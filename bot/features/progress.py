@@ -27,11 +27,8 @@ log = logging.getLogger(__name__)
 
 
 async def load_streak(conn: AsyncConnection, member: MemberRef) -> Streak | None:
-    row = (
-        (await conn.execute(select(streaks).where(*sql.of_member(streaks, member))))
-        .mappings()
-        .first()
-    )
+    query = sql.member_row(streaks)
+    row = (await conn.execute(query, sql.member_params(member))).mappings().first()
     if row is None:
         return None
     return Streak(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Join, Table, and_, select
+from sqlalchemy import BindParameter, ColumnElement, Join, Select, Table, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -106,22 +107,24 @@ async def add_score(
     )
 
 
+@functools.cache
+def _season_at() -> Select[Any]:
+    at: BindParameter[datetime] = bindparam("at")
+    return (
+        select(seasons.c.number)
+        .where(*by_workspace(seasons), seasons.c.started_at <= at, seasons.c.ends_at > at)
+        .order_by(seasons.c.number.desc())
+        .limit(1)
+    )
+
+
 async def season_at(
     conn: AsyncConnection, platform: str, workspace_id: str, at: datetime
 ) -> int | None:
     """The number of the workspace's season that ``at`` falls in, if any (seasons never
     overlap: one runs at a time, from its start until its end)."""
-    found = await conn.scalar(
-        select(seasons.c.number)
-        .where(
-            seasons.c.platform == platform,
-            seasons.c.workspace_id == workspace_id,
-            seasons.c.started_at <= at,
-            seasons.c.ends_at > at,
-        )
-        .order_by(seasons.c.number.desc())
-        .limit(1)
-    )
+    params = {**workspace_params(platform, workspace_id), "at": at}
+    found = await conn.scalar(_season_at(), params)
     return None if found is None else int(found)
 
 
@@ -133,6 +136,39 @@ def of_workspace(table: Table, ref: MemberRef) -> list[ColumnElement[bool]]:
 def of_member(table: Table, ref: MemberRef) -> list[ColumnElement[bool]]:
     """Rows of ``table`` that belong to the member (its ``user_id`` column)."""
     return [*of_workspace(table, ref), table.c.user_id == ref.user_id]
+
+
+# Prepared statements. Building a statement (its WHERE clause's comparisons, its bound
+# values, its cache key) cost more of an answer's time than running it; a statement built
+# once with named parameters, as below, is compiled once and only its values change.
+
+
+def by_workspace(table: Table) -> list[ColumnElement[bool]]:
+    """``of_workspace`` with named parameters (``member_params`` or ``workspace_params``)."""
+    return [
+        table.c.platform == bindparam("m_platform"),
+        table.c.workspace_id == bindparam("m_workspace"),
+    ]
+
+
+def by_member(table: Table) -> list[ColumnElement[bool]]:
+    """``of_member`` with named parameters, for a statement built once (``member_params``)."""
+    return [*by_workspace(table), table.c.user_id == bindparam("m_user")]
+
+
+def workspace_params(platform: str, workspace_id: str) -> dict[str, Any]:
+    return {"m_platform": platform, "m_workspace": workspace_id}
+
+
+def member_params(ref: MemberRef) -> dict[str, Any]:
+    """The values of ``by_member``'s parameters for this member."""
+    return {"m_platform": ref.platform, "m_workspace": ref.workspace_id, "m_user": ref.user_id}
+
+
+@functools.cache
+def member_row(table: Table) -> Select[Any]:
+    """The member's one row of a table keyed by member (streaks, plans, …); built once."""
+    return select(table).where(*by_member(table))
 
 
 def with_names(table: Table) -> Join:

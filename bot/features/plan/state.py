@@ -87,8 +87,8 @@ class Plan:
 
 async def load(conn: AsyncConnection, member: MemberRef) -> Plan | None:
     """The member's plan, even one whose date has passed."""
-    query = select(plans).where(*sql.of_member(plans, member))
-    row = (await conn.execute(query)).mappings().first()
+    query = sql.member_row(plans)
+    row = (await conn.execute(query, sql.member_params(member))).mappings().first()
     if row is None:
         return None
     return Plan(
