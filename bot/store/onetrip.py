@@ -44,6 +44,32 @@ def run_inline(dbapi_connection: Any, on: bool) -> None:
         dbapi_connection.inline = on
 
 
+def _never_waits(operation: str) -> bool:
+    """Statements that neither wait for a lock nor write: a read's BEGIN (WAL: a snapshot,
+    taken at once) and the busy timeout's setting. They run where they are, with no trip."""
+    return operation == "BEGIN" or operation.startswith("PRAGMA busy_timeout=")
+
+
+def _begin_now(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE if SQLite's write lock is free this instant (nearly always: this
+    process's writers take turns before they get here); False if another process holds it,
+    and then BEGIN IMMEDIATE goes to the thread to wait with the busy timeout."""
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={timeout}")
+    return True
+
+
+_BEGUN: _Result = (None, [], -1, None)
+
+
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Result:
     """On the database thread: the whole statement, its rows and what the cursor knew."""
     cursor = conn.cursor()
@@ -112,8 +138,10 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _one_trip(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection: Any = self._connection  # an aiosqlite.Connection
         async with self._adapt_connection._execute_mutex:
-            if getattr(self._adapt_connection, "inline", False):
+            if getattr(self._adapt_connection, "inline", False) or _never_waits(operation):
                 result = _run(connection._conn, operation, parameters, many)
+            elif operation == "BEGIN IMMEDIATE" and _begin_now(connection._conn):
+                result = _BEGUN
             else:
                 result = await connection._execute(
                     _run, connection._conn, operation, parameters, many
@@ -130,6 +158,15 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     inline: bool
 
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
+
+    def rollback(self) -> None:
+        """Here, not on the thread: ROLLBACK waits for no lock and writes nothing (WAL), and
+        the pool calls it each time a connection comes back, mostly with nothing to undo."""
+        if self._connection._connection:
+            try:
+                self._connection._conn.rollback()
+            except Exception as error:
+                self._handle_exception(error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

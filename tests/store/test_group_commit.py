@@ -5,11 +5,12 @@ takes only its own work back; a failed commit fails every member and saves none 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import db
@@ -116,3 +117,51 @@ async def test_a_failed_commit_fails_every_member_and_saves_none(engine: AsyncEn
     assert await _write(engine, "after") == "visible"  # the engine carries on
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(store_meta)) == 1
+
+
+async def test_a_writer_waits_for_another_process_and_keeps_its_busy_timeout(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """BEGIN IMMEDIATE is tried at once on the event loop; when another process holds the
+    write lock it goes to the thread and waits there with the full busy timeout, and the
+    connection's busy timeout is the same afterwards."""
+    holder = sqlite3.connect(tmp_path / "group.db", isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, holder.execute, "COMMIT")
+    try:
+        await asyncio.wait_for(_write(engine, "after-the-other"), timeout=10)
+    finally:
+        holder.close()
+    assert await _keys(engine) == {"after-the-other"}
+    async with engine.connect() as conn:
+        timeout = await conn.scalar(text("PRAGMA busy_timeout"))
+    assert timeout == db.BUSY_TIMEOUT_S * 1000
+
+
+async def test_an_uncontended_write_begins_and_rolls_back_without_the_thread(
+    engine: AsyncEngine,
+) -> None:
+    """With nobody else holding the lock, a write transaction's BEGIN IMMEDIATE and the
+    pool's rollback on return run on the event loop: the only trip to aiosqlite's thread
+    is the COMMIT."""
+    await _write(engine, "warm")  # the pool's connection is open
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).dbapi_connection
+    trips: list[object] = []
+    aio = raw._connection
+    real = aio._execute
+
+    async def counted(fn: object, *args: object, **kwargs: object) -> object:
+        trips.append(getattr(fn, "__name__", fn))
+        return await real(fn, *args, **kwargs)
+
+    aio._execute = counted
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                store_meta.insert().values(platform="p", workspace_id="w", key="k", value="v")
+            )
+    finally:
+        del aio._execute
+    assert trips == ["commit"]
