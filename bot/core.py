@@ -7,8 +7,9 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import commands as table
 from bot import metrics
@@ -67,17 +68,20 @@ class Core:
         if cleaned is None:
             return None  # a reaction no platform could send (ids past any stored width)
         event = cleaned
+        claimed: datetime | None = None  # when this event claimed the member's welcome
         try:
             if event.member is not None:
                 member = self._with_configured_admin(event.member)
                 event = replace(event, member=member)
-                await self._touch(member)
+                claimed = await self._touch(member, claim=_first_contact(event))
             reply = await self._dispatch(event)
         except CommandError as exc:
+            await self._unclaim(event.member, claimed)
             return Reply.error(str(exc))
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("error %s handling %s", ref, metrics.failed_event(event))
+            await self._unclaim(event.member, claimed)
             # Not "nothing was saved": the failure may come after a commit (handlers send
             # what follows a saved answer only after it is saved, and say so themselves).
             return Reply.error(
@@ -85,7 +89,7 @@ class Core:
                 "if you were answering, pressing again tells you whether your answer counted."
             )
         try:
-            return await self._with_welcome(event, reply)
+            return await self._with_welcome(event, reply, claimed)
         except Exception:  # the reply stands: a welcome is never worth failing it for
             log.exception("could not welcome %r", event.member)
             return reply
@@ -126,15 +130,24 @@ class Core:
             self.ctx, Invocation(event.member, event.place, spec, options, event.files)
         )
 
-    async def _with_welcome(self, event: Event, reply: Reply | None) -> Reply | None:
+    async def _with_welcome(
+        self, event: Event, reply: Reply | None, claimed: datetime | None
+    ) -> Reply | None:
         """One rule for every platform: a member's first interaction, or their joining the
         channel, brings one private welcome, never repeated (it is stored, so not after a
-        restart either). A form cannot carry it, so a first press that opens one waits."""
-        first_contact = isinstance(event, Command | Action | FormSubmit | MemberJoined)
+        restart either). A form cannot carry it, so a first press that opens one waits.
+
+        The welcome is claimed with the member's first record (``_touch``), in the same
+        transaction; only when that record was skipped is it claimed here, after the reply."""
         member = event.member
-        if not first_contact or member is None or (reply is not None and reply.form):
+        if not _first_contact(event) or member is None:
             return reply
-        if member.ref in self._welcomed or not await self._claim_welcome(member.ref):
+        if reply is not None and reply.form:
+            await self._unclaim(member, claimed)
+            return reply
+        if claimed is None and (
+            member.ref in self._welcomed or not await self._claim_welcome(member.ref)
+        ):
             return reply
         greeting = await self._greeting(MemberJoined(member, event.place))
         if greeting is None:
@@ -156,18 +169,31 @@ class Core:
         again on their next event, while another process holds SQLite's write lock)."""
         try:
             async with self._bookkeeping.begin() as conn:
-                won = await conn.execute(
-                    update(members)
-                    .where(*sql.of_member(members, ref), members.c.welcomed_at.is_(None))
-                    .values(welcomed_at=self.ctx.clock.now())
-                )
+                won = await _claim(conn, ref, self.ctx.clock.now())
         except OperationalError as exc:
             log.info("not welcoming %s now: %s", ref, exc)
             return False
+        self._claimed(ref)
+        return won
+
+    def _claimed(self, ref: MemberRef) -> None:
+        """The member's welcome is settled: theirs already, or given by this process."""
         if len(self._welcomed) > 100_000:  # bound the memory of a very large community
             self._welcomed.clear()
         self._welcomed.add(ref)
-        return bool(won.rowcount)
+
+    async def _unclaim(self, member: Member | None, claimed: datetime | None) -> None:
+        """Give back a welcome this event claimed but cannot carry (its reply is a form, or
+        an error), so the member's next event brings it."""
+        if member is None or claimed is None:
+            return
+        try:
+            async with self._bookkeeping.begin() as conn:
+                await conn.execute(_UNCLAIM, {**sql.member_params(member.ref), "at": claimed})
+        except Exception:  # the welcome is lost, not the reply
+            log.exception("could not give back %s's welcome", member.ref)
+            return
+        self._welcomed.discard(member.ref)
 
     def _with_configured_admin(self, member: Member) -> Member:
         """STUDYBOT_ADMINS names user ids, matched exactly; never a display name, which its
@@ -176,22 +202,28 @@ class Core:
             return replace(member, is_admin=True)
         return member
 
-    async def _touch(self, member: Member) -> None:
-        """Remember the workspace and member (display names change; identity does not)."""
+    async def _touch(self, member: Member, *, claim: bool) -> datetime | None:
+        """Remember the workspace and member (display names change; identity does not);
+        with ``claim``, also claim their welcome unless they had it. Returns when the
+        welcome was claimed, if this call claimed it."""
         ref, now = member.ref, self.ctx.clock.now()
         seen = self._touched.get(ref)
         if seen and seen[0] == member.display_name and now - seen[1] < TOUCH_EVERY:
-            return
+            return None
+        claim = claim and ref not in self._welcomed
         try:
-            await self._remember(member, now)
+            won = await self._remember(member, now, claim=claim)
         except OperationalError as exc:  # another process holds the write lock: skip it
             log.info("not recording %s now: %s", ref, exc)
-            return
+            return None
+        if claim:
+            self._claimed(ref)
         if len(self._touched) > 100_000:  # bound the memory of a very large community
             self._touched.clear()
         self._touched[ref] = (member.display_name, now)
+        return now if won else None
 
-    async def _remember(self, member: Member, now: datetime) -> None:
+    async def _remember(self, member: Member, now: datetime, *, claim: bool) -> bool:
         ref = member.ref
         async with self._bookkeeping.begin() as conn:
             await sql.upsert(
@@ -219,6 +251,30 @@ class Core:
                 keys=("platform", "workspace_id", "user_id"),
                 update=("display_name", "last_seen"),
             )
+            return claim and await _claim(conn, ref, now)
+
+
+async def _claim(conn: AsyncConnection, ref: MemberRef, now: datetime) -> bool:
+    """Mark the member welcomed unless they were; True if this did it."""
+    won = await conn.execute(_CLAIM, {**sql.member_params(ref), "at": now})
+    return bool(won.rowcount)
+
+
+_CLAIM = (
+    update(members)
+    .where(*sql.by_member(members), members.c.welcomed_at.is_(None))
+    .values(welcomed_at=bindparam("at"))
+)
+_UNCLAIM = (
+    update(members)
+    .where(*sql.by_member(members), members.c.welcomed_at == bindparam("at"))
+    .values(welcomed_at=None)
+)
+
+
+def _first_contact(event: Event) -> bool:
+    """Events that may bring the welcome: the member did something, or joined."""
+    return isinstance(event, Command | Action | FormSubmit | MemberJoined)
 
 
 def _unknown(name: str) -> CommandSpec:
