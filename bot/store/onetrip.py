@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
@@ -42,6 +43,18 @@ def run_inline(dbapi_connection: Any, on: bool) -> None:
     load also waits for the GIL."""
     if isinstance(dbapi_connection, OneTripConnection):
         dbapi_connection.inline = on
+
+
+def inline_driver(connection: Connection | None) -> sqlite3.Connection | None:
+    """The sqlite3 connection under ``connection`` while it runs inline (it holds this
+    process's write transaction); None otherwise, or for any other database."""
+    if connection is None or connection.closed or connection.invalidated:
+        return None
+    raw = connection.connection.dbapi_connection
+    if isinstance(raw, OneTripConnection) and raw.inline:
+        driver: sqlite3.Connection = raw._connection._conn
+        return driver
+    return None
 
 
 def _never_waits(operation: str) -> bool:

@@ -1,0 +1,183 @@
+"""Prepared statements (bot/store/prepared.py) give the same rows, counts and errors
+whether they run straight on sqlite3 (inside a SQLite write transaction) or through
+SQLAlchemy (reads, PostgreSQL, shapes the direct path does not take)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store import db, sql
+from bot.store.prepared import Prepared
+from bot.store.schema import answers, drops, scores, seasons
+
+T0 = datetime(2026, 3, 2, 9, 30, 15, 250_000, tzinfo=UTC)
+DROP = Prepared(select(drops).where(drops.c.id == bindparam("drop_id")))
+ANSWER = Prepared(
+    select(answers.c.correct, answers.c.answered_at, answers.c.option_index, answers.c.text)
+    .where(answers.c.drop_id == bindparam("drop_id"), answers.c.user_id == bindparam("user"))
+    .limit(1)
+)
+SOME_ANSWERS = Prepared(
+    select(answers.c.user_id)
+    .where(answers.c.user_id.in_(bindparam("users", expanding=True)))
+    .order_by(answers.c.user_id)
+)
+ADD_ANSWER = Prepared(answers.insert())
+
+
+@pytest.fixture
+async def engine(database_url: str) -> Any:
+    engine = db.create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _answer(user: str, *, drop_id: int, correct: bool) -> dict[str, Any]:
+    return {
+        "platform": "p",
+        "workspace_id": "w",
+        "drop_id": drop_id,
+        "user_id": user,
+        "question_id": "q1",
+        "option_index": 2 if correct else None,
+        "correct": correct,
+        "text": None,
+        "points": 3,
+        "answered_at": T0 + timedelta(seconds=len(user)),
+    }
+
+
+async def _drop(engine: AsyncEngine) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            drops.insert().values(
+                platform="p",
+                workspace_id="w",
+                channel_id="c",
+                question_id="q1",
+                question="{}",
+                kind="choice",
+                topic="evaluation",
+                difficulty="easy",
+                posted_at=T0,
+                revealed_at=None,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+async def test_rows_are_the_same_straight_on_the_driver_and_through_sqlalchemy(
+    engine: AsyncEngine,
+) -> None:
+    drop_id = await _drop(engine)
+    async with engine.begin() as conn:  # on SQLite: straight on sqlite3
+        assert await ADD_ANSWER.write(conn, _answer("ann", drop_id=drop_id, correct=True)) == 1
+        assert await ADD_ANSWER.write(conn, _answer("bo", drop_id=drop_id, correct=False)) == 1
+        written = [
+            await DROP.first(conn, {"drop_id": drop_id}),
+            await ANSWER.first(conn, {"drop_id": drop_id, "user": "ann"}),
+            await ANSWER.first(conn, {"drop_id": drop_id, "user": "bo"}),
+            await ANSWER.first(conn, {"drop_id": drop_id, "user": "nobody"}),
+            await ANSWER.scalar(conn, {"drop_id": drop_id, "user": "ann"}),
+        ]
+    async with engine.connect() as conn:  # a read: through SQLAlchemy everywhere
+        read = [
+            await DROP.first(conn, {"drop_id": drop_id}),
+            await ANSWER.first(conn, {"drop_id": drop_id, "user": "ann"}),
+            await ANSWER.first(conn, {"drop_id": drop_id, "user": "bo"}),
+            await ANSWER.first(conn, {"drop_id": drop_id, "user": "nobody"}),
+            await ANSWER.scalar(conn, {"drop_id": drop_id, "user": "ann"}),
+        ]
+    assert [dict(r) if r is not None and not isinstance(r, bool) else r for r in written] == [
+        dict(r) if r is not None and not isinstance(r, bool) else r for r in read
+    ]
+    ann = written[1]
+    assert ann is not None
+    assert ann["correct"] is True and ann["answered_at"] == T0 + timedelta(seconds=3)
+    assert ann["answered_at"].tzinfo is not None and ann["text"] is None
+    assert written[2] is not None and written[2]["correct"] is False
+    assert written[3] is None and written[4] is True
+
+
+async def test_upserts_count_and_add_the_same_either_way(engine: AsyncEngine) -> None:
+    def row(user: str, points: int) -> dict[str, Any]:
+        return {
+            "platform": "p",
+            "workspace_id": "w",
+            "user_id": user,
+            "period": "all",
+            "topic": "*",
+            "points": points,
+            "answered": 1,
+            "correct": 1,
+        }
+
+    keys = ("platform", "workspace_id", "user_id", "period", "topic")
+    add = ("points", "answered", "correct")
+    async with engine.begin() as conn:
+        await sql.upsert(conn, scores, [row("ann", 5), row("bo", 2)], keys=keys, add=add)
+        await sql.upsert(conn, scores, row("ann", 4), keys=keys, add=add)
+        assert await sql.insert_ignore(conn, scores, row("cy", 1), keys=keys) is True
+        assert await sql.insert_ignore(conn, scores, row("cy", 9), keys=keys) is False
+    async with engine.connect() as conn:
+        got = (await conn.execute(select(scores.c.user_id, scores.c.points))).all()
+    assert sorted(got) == [("ann", 9), ("bo", 2), ("cy", 1)]
+
+
+async def test_a_constant_in_the_statement_and_a_list_to_expand(engine: AsyncEngine) -> None:
+    """LIMIT 1 is a value SQLAlchemy binds itself; an expanding IN is left to SQLAlchemy.
+    Both give the right answer inside a write transaction."""
+    drop_id = await _drop(engine)
+    async with engine.begin() as conn:
+        for user in ("ann", "bo", "cy"):
+            await ADD_ANSWER.write(conn, _answer(user, drop_id=drop_id, correct=True))
+        await conn.execute(
+            seasons.insert().values(
+                platform="p",
+                workspace_id="w",
+                number=1,
+                name="Spring",
+                channel_id="c",
+                last_day="2026-03-31",
+                started_at=T0,
+                ends_at=T0 + timedelta(days=30),
+            )
+        )
+        picked = await SOME_ANSWERS.first(conn, {"users": ["cy", "bo"]})
+        season = await sql.season_at(conn, "p", "w", T0 + timedelta(days=1))
+        outside = await sql.season_at(conn, "p", "w", T0 + timedelta(days=31))
+    assert picked is not None and picked["user_id"] == "bo"
+    assert season == 1 and outside is None
+
+
+async def test_a_refused_write_raises_what_sqlalchemy_raises(engine: AsyncEngine) -> None:
+    """A foreign key refused by the database is SQLAlchemy's IntegrityError on both paths,
+    and the transaction holds nothing of it."""
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await ADD_ANSWER.write(conn, _answer("ann", drop_id=999_999, correct=True))
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(answers.c.user_id))).all() == []
+
+
+async def test_on_sqlite_a_write_transaction_goes_straight_to_the_driver(
+    engine: AsyncEngine,
+) -> None:
+    """The direct path is taken where it applies (a compiled shape is kept) and only there:
+    never on PostgreSQL, never outside a write transaction."""
+    fresh = Prepared(select(drops.c.id).where(drops.c.id == bindparam("drop_id")))
+    async with engine.connect() as conn:
+        await fresh.first(conn, {"drop_id": 1})
+    assert fresh._direct == {}
+    async with engine.begin() as conn:
+        await fresh.first(conn, {"drop_id": 1})
+    taken = bool(fresh._direct)
+    assert taken is (engine.dialect.name == "sqlite")
