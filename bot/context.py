@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.handlers import Context, JobsPort
 from bot.store import sql
+from bot.store.prepared import Prepared
 from bot.store.schema import workspaces
 
 __all__ = ["Context", "JobsPort", "workspace_tz"]
 
-_TIMEZONE = select(workspaces.c.timezone).where(*sql.by_workspace(workspaces))
+_TIMEZONE = Prepared(select(workspaces.c.timezone).where(*sql.by_workspace(workspaces)))
 
 
 async def workspace_tz(conn: AsyncConnection, platform: str, workspace_id: str) -> ZoneInfo:
-    name = await conn.scalar(_TIMEZONE, sql.workspace_params(platform, workspace_id))
+    name = await _TIMEZONE.scalar(conn, sql.workspace_params(platform, workspace_id))
     return ZoneInfo(name or "UTC")

@@ -37,6 +37,7 @@ from bot.handlers import (
 from bot.registry import Registry
 from bot.store import sql
 from bot.store.db import LOCK_WAIT
+from bot.store.prepared import Prepared
 from bot.store.schema import members, workspaces
 
 log = logging.getLogger(__name__)
@@ -256,11 +257,10 @@ class Core:
 
 async def _claim(conn: AsyncConnection, ref: MemberRef, now: datetime) -> bool:
     """Mark the member welcomed unless they were; True if this did it."""
-    won = await conn.execute(_CLAIM, {**sql.member_params(ref), "at": now})
-    return bool(won.rowcount)
+    return bool(await _CLAIM.write(conn, {**sql.member_params(ref), "at": now}))
 
 
-_CLAIM = (
+_CLAIM = Prepared(
     update(members)
     .where(*sql.by_member(members), members.c.welcomed_at.is_(None))
     .values(welcomed_at=bindparam("at"))

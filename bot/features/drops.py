@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.handlers import CommandSpec, Feature, Invocation, Permission
 from bot.options import DIFFICULTY, DROP_KIND, TOPIC
 from bot.ports import PlatformError
+from bot.store.prepared import Prepared
 from bot.store.schema import drops, fires
 from questions.extras import tips
 from questions.schema import ChoiceItem, Item, OpenItem
@@ -119,12 +120,12 @@ class Drop:
 
 
 _DROP = select(drops).where(drops.c.id == bindparam("drop_id"))
-_DROP_LOCKED = _DROP.with_for_update()
+_BY_ID = Prepared(_DROP)
+_BY_ID_LOCKED = Prepared(_DROP.with_for_update())
 
 
 async def load(conn: AsyncConnection, drop_id: int, *, lock: bool = False) -> Drop | None:
-    query = _DROP_LOCKED if lock else _DROP
-    row = (await conn.execute(query, {"drop_id": drop_id})).mappings().first()
+    row = await (_BY_ID_LOCKED if lock else _BY_ID).first(conn, {"drop_id": drop_id})
     if row is None:
         return None
     return Drop(

@@ -26,6 +26,7 @@ from bot.context import Context
 from bot.features import drops as drops_feature
 from bot.handlers import UNKNOWN_BUTTON, Feature
 from bot.store import sql
+from bot.store.prepared import Prepared
 from bot.store.schema import answers, hints_shown
 from questions.schema import ChoiceItem, Item, OpenItem
 
@@ -44,13 +45,15 @@ def capped(rating: fsrs.Rating, *, hinted: bool) -> fsrs.Rating:
     return rating
 
 
-_USED = select(hints_shown.c.user_id).where(
-    hints_shown.c.drop_id == bindparam("drop_id"), hints_shown.c.user_id == bindparam("user")
+_USED = Prepared(
+    select(hints_shown.c.user_id).where(
+        hints_shown.c.drop_id == bindparam("drop_id"), hints_shown.c.user_id == bindparam("user")
+    )
 )
 
 
 async def used(conn: AsyncConnection, drop_id: int, user_id: str) -> bool:
-    return (await conn.execute(_USED, {"drop_id": drop_id, "user": user_id})).first() is not None
+    return await _USED.first(conn, {"drop_id": drop_id, "user": user_id}) is not None
 
 
 async def count(conn: AsyncConnection, drop_id: int) -> int:

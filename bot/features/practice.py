@@ -39,6 +39,7 @@ from bot.handlers import (
 )
 from bot.options import DIFFICULTY, TOPIC
 from bot.store import sql
+from bot.store.prepared import Prepared
 from bot.store.schema import (
     SHIPPED,
     away_periods,
@@ -79,14 +80,16 @@ def _key(member: MemberRef, question_id: str) -> dict[str, str]:
 NO_ID = 0
 
 
-_CARD = select(cards).where(*sql.by_member(cards), cards.c.question_id == bindparam("question"))
-_LOG_REVIEW = review_logs.insert()
+_CARD = Prepared(
+    select(cards).where(*sql.by_member(cards), cards.c.question_id == bindparam("question"))
+)
+_LOG_REVIEW = Prepared(review_logs.insert())
 
 
 async def _load_card(conn: AsyncConnection, member: MemberRef, question_id: str) -> fsrs.Card:
     """The member's fsrs card for a question; a new card if never reviewed."""
     params = {**sql.member_params(member), "question": question_id}
-    row = (await conn.execute(_CARD, params)).mappings().first()
+    row = await _CARD.first(conn, params)
     if row is None:
         return fsrs.Card(card_id=NO_ID)
     return fsrs.Card(
@@ -137,8 +140,8 @@ async def review(
         update=("state", "stability", "card_difficulty", "due", "last_review"),
         add=("reps", "lapses"),
     )
-    await conn.execute(
-        _LOG_REVIEW,
+    await _LOG_REVIEW.write(
+        conn,
         {
             **key,
             "rating": int(given),

@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 
 
 async def load_streak(conn: AsyncConnection, member: MemberRef) -> Streak | None:
-    query = sql.member_row(streaks)
-    row = (await conn.execute(query, sql.member_params(member))).mappings().first()
+    row = await sql.member_row(streaks).first(conn, sql.member_params(member))
     if row is None:
         return None
     return Streak(

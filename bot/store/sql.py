@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, ColumnElement, Join, Select, Table, and_, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Join, Table, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
 from bot.chat import MemberRef
+from bot.store.prepared import Prepared
 from bot.store.schema import members, scores, seasons
 
-_STATEMENTS: dict[tuple[object, ...], Any] = {}
+_STATEMENTS: dict[tuple[object, ...], Prepared] = {}
 
 
 def _statement(
@@ -26,12 +27,12 @@ def _statement(
     keys: Sequence[str],
     update: Sequence[str] = (),
     add: Sequence[str] = (),
-) -> Any:
+) -> Prepared:
     """An INSERT … ON CONFLICT for ``table``, built once per shape and reused: the rows go
     in as parameters at execution, so SQLAlchemy compiles each shape once, not per call."""
     shape = (conn.dialect.name, table.name, tuple(keys), tuple(update), tuple(add))
-    stmt = _STATEMENTS.get(shape)
-    if stmt is None:
+    prepared = _STATEMENTS.get(shape)
+    if prepared is None:
         stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
         set_: dict[str, Any] = {name: stmt.excluded[name] for name in update}
         set_.update({name: table.c[name] + stmt.excluded[name] for name in add})
@@ -39,16 +40,15 @@ def _statement(
             stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        _STATEMENTS[shape] = stmt
-    return stmt
+        prepared = _STATEMENTS[shape] = Prepared(stmt)
+    return prepared
 
 
 async def insert_ignore(
     conn: AsyncConnection, table: Table, values: Mapping[str, Any], *, keys: Sequence[str]
 ) -> bool:
     """Insert unless a row with the same ``keys`` exists; return whether it was inserted."""
-    result = await conn.execute(_statement(conn, table, keys=keys), dict(values))
-    return bool(result.rowcount)
+    return bool(await _statement(conn, table, keys=keys).write(conn, values))
 
 
 async def upsert(
@@ -65,8 +65,7 @@ async def upsert(
     rows = [dict(values)] if isinstance(values, Mapping) else [dict(v) for v in values]
     if not rows:
         return
-    stmt = _statement(conn, table, keys=keys, update=update, add=add)
-    await conn.execute(stmt, rows if len(rows) > 1 else rows[0])
+    await _statement(conn, table, keys=keys, update=update, add=add).write(conn, rows)
 
 
 async def add_score(
@@ -108,9 +107,9 @@ async def add_score(
 
 
 @functools.cache
-def _season_at() -> Select[Any]:
+def _season_at() -> Prepared:
     at: BindParameter[datetime] = bindparam("at")
-    return (
+    return Prepared(
         select(seasons.c.number)
         .where(*by_workspace(seasons), seasons.c.started_at <= at, seasons.c.ends_at > at)
         .order_by(seasons.c.number.desc())
@@ -124,7 +123,7 @@ async def season_at(
     """The number of the workspace's season that ``at`` falls in, if any (seasons never
     overlap: one runs at a time, from its start until its end)."""
     params = {**workspace_params(platform, workspace_id), "at": at}
-    found = await conn.scalar(_season_at(), params)
+    found = await _season_at().scalar(conn, params)
     return None if found is None else int(found)
 
 
@@ -166,9 +165,9 @@ def member_params(ref: MemberRef) -> dict[str, Any]:
 
 
 @functools.cache
-def member_row(table: Table) -> Select[Any]:
+def member_row(table: Table) -> Prepared:
     """The member's one row of a table keyed by member (streaks, plans, …); built once."""
-    return select(table).where(*by_member(table))
+    return Prepared(select(table).where(*by_member(table)))
 
 
 def with_names(table: Table) -> Join:

@@ -87,8 +87,7 @@ class Plan:
 
 async def load(conn: AsyncConnection, member: MemberRef) -> Plan | None:
     """The member's plan, even one whose date has passed."""
-    query = sql.member_row(plans)
-    row = (await conn.execute(query, sql.member_params(member))).mappings().first()
+    row = await sql.member_row(plans).first(conn, sql.member_params(member))
     if row is None:
         return None
     return Plan(
