@@ -41,12 +41,15 @@ def day_text(day: date) -> str:
 # ---- reading ----------------------------------------------------------------------------
 
 
+_PERIODS = (
+    select(away_periods.c.id, away_periods.c.first_day, away_periods.c.last_day)
+    .where(*sql.by_member(away_periods))
+    .order_by(away_periods.c.first_day)
+)
+
+
 async def _periods(conn: AsyncConnection, member: MemberRef) -> list[Period]:
-    rows = await conn.execute(
-        select(away_periods.c.id, away_periods.c.first_day, away_periods.c.last_day)
-        .where(*sql.of_member(away_periods, member))
-        .order_by(away_periods.c.first_day)
-    )
+    rows = await conn.execute(_PERIODS, sql.member_params(member))
     return [(int(i), date.fromisoformat(a), date.fromisoformat(b)) for i, a, b in rows.all()]
 
 

@@ -149,10 +149,13 @@ def _grouped() -> Select[Any]:
     )
 
 
+_MEMBER_CALIBRATION = _grouped().where(*sql.by_member(answers), *_counted())
+
+
 async def calibration(conn: AsyncConnection, member: MemberRef) -> Calibration:
     """The member's calibration (empty if they rated nothing yet)."""
-    query = _grouped().where(*sql.of_member(answers, member), *_counted())
-    return _tally((await conn.execute(query)).all()).get(member.user_id, Calibration())
+    rows = (await conn.execute(_MEMBER_CALIBRATION, sql.member_params(member))).all()
+    return _tally(rows).get(member.user_id, Calibration())
 
 
 async def board(

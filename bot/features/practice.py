@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import fsrs
-from sqlalchemy import ColumnElement, RowMapping, and_, bindparam, delete, func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
@@ -235,11 +236,13 @@ async def due_cutoff(conn: AsyncConnection, member: MemberRef, now: datetime) ->
     return datetime.combine(tomorrow, time(0), tzinfo=tz).astimezone(now.tzinfo)
 
 
+_DUE_COUNT = select(func.count()).where(*sql.by_member(cards), cards.c.due < bindparam("cutoff"))
+
+
 async def due_count(conn: AsyncConnection, member: MemberRef, now: datetime) -> int:
     cutoff = await due_cutoff(conn, member, now)
-    return int(
-        await conn.scalar(select(func.count()).where(*_mine(member), cards.c.due < cutoff)) or 0
-    )
+    params = {**sql.member_params(member), "cutoff": cutoff}
+    return int(await conn.scalar(_DUE_COUNT, params) or 0)
 
 
 async def next_due(
@@ -258,40 +261,58 @@ async def next_due(
 def _in_reach(member: MemberRef) -> list[ColumnElement[bool]]:
     """Multiple-choice questions the member can be asked: the shipped bank and their
     workspace's own, less those the workspace retired."""
+    return _reach(member.platform, member.workspace_id)
+
+
+def _reach(platform: Any, workspace_id: Any) -> list[ColumnElement[bool]]:
+    """``_in_reach`` for a workspace given as values or as bound parameters."""
     retired = select(retirements.c.question_id).where(
-        retirements.c.platform == member.platform,
-        retirements.c.workspace_id == member.workspace_id,
+        retirements.c.platform == platform,
+        retirements.c.workspace_id == workspace_id,
         retirements.c.question_id == questions.c.id,
     )
     return [
         (questions.c.platform == SHIPPED) & (questions.c.workspace_id == SHIPPED)
-        | and_(
-            questions.c.platform == member.platform, questions.c.workspace_id == member.workspace_id
-        ),
+        | and_(questions.c.platform == platform, questions.c.workspace_id == workspace_id),
         questions.c.kind == "choice",
         ~retired.exists(),
     ]
 
 
+# Built once: /stats and /practice ask it on every call (``sql.workspace_params``).
+_TOPICS_IN_REACH = (
+    select(questions.c.topic)
+    .where(*_reach(bindparam("m_platform"), bindparam("m_workspace")))
+    .distinct()
+)
+
+
 async def practisable_topics(conn: AsyncConnection, member: MemberRef) -> list[str]:
     """The topics /practice can ask from here: those with a multiple-choice question (a
     behavioural topic has none), in the bank's order."""
-    found = set((await conn.scalars(select(questions.c.topic).where(*_in_reach(member)))).all())
+    params = sql.workspace_params(member.platform, member.workspace_id)
+    found = set((await conn.scalars(_TOPICS_IN_REACH, params)).all())
     return [t for t in TOPICS if t in found] + sorted(found.difference(TOPICS))
+
+
+def _missed_last_time() -> Select[Any]:
+    last = (
+        select(func.max(review_logs.c.id).label("id"))
+        .where(*sql.by_member(review_logs))
+        .group_by(review_logs.c.question_id)
+        .subquery()
+    )
+    return select(review_logs.c.question_id).where(
+        review_logs.c.id.in_(select(last.c.id)), review_logs.c.rating == int(fsrs.Rating.Again)
+    )
+
+
+_MISSED_LAST_TIME = _missed_last_time()
 
 
 async def missed_last_time(conn: AsyncConnection, member: MemberRef) -> set[str]:
     """The questions the member got wrong the last time they answered them (rated Again)."""
-    last = (
-        select(func.max(review_logs.c.id).label("id"))
-        .where(*sql.of_member(review_logs, member))
-        .group_by(review_logs.c.question_id)
-        .subquery()
-    )
-    query = select(review_logs.c.question_id).where(
-        review_logs.c.id.in_(select(last.c.id)), review_logs.c.rating == int(fsrs.Rating.Again)
-    )
-    return set((await conn.scalars(query)).all())
+    return set((await conn.scalars(_MISSED_LAST_TIME, sql.member_params(member))).all())
 
 
 async def choose(

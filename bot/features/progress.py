@@ -157,12 +157,15 @@ async def practice_points_today(
     return int(total or 0)
 
 
+_CARDS = select(cards).where(*sql.by_member(cards))
+
+
 async def mastery_by_topic(
     conn: AsyncConnection, member: MemberRef, now: datetime
 ) -> dict[str, float]:
     """Mastery per topic: the recall probability of each reviewed question, where one the
     member got wrong last time counts as not recalled until they get it right again."""
-    rows = (await conn.execute(select(cards).where(*sql.of_member(cards, member)))).mappings().all()
+    rows = (await conn.execute(_CARDS, sql.member_params(member))).mappings().all()
     missed = await practice.missed_last_time(conn, member)
     recall: dict[str, list[float]] = {t: [] for t in TOPICS}
     for row in rows:
@@ -203,22 +206,23 @@ class Tally:
         )
 
 
+_TOTALS = (
+    select(
+        drops.c.topic,
+        func.count(answers.c.option_index),
+        func.coalesce(func.sum(case((answers.c.correct.is_(True), 1), else_=0)), 0),
+        func.count(answers.c.text),
+    )
+    .select_from(answers.join(drops, drops.c.id == answers.c.drop_id))
+    .where(*sql.by_member(answers))
+    .group_by(drops.c.topic)
+)
+
+
 async def _totals(conn: AsyncConnection, member: MemberRef) -> dict[str, Tally]:
     """The member's answers per topic, everywhere (drops, /quiz, /practice). Open answers
     are neither right nor wrong, so they are counted apart."""
-    right = func.sum(case((answers.c.correct.is_(True), 1), else_=0))
-    query = (
-        select(
-            drops.c.topic,
-            func.count(answers.c.option_index),
-            func.coalesce(right, 0),
-            func.count(answers.c.text),
-        )
-        .select_from(answers.join(drops, drops.c.id == answers.c.drop_id))
-        .where(*sql.of_member(answers, member))
-        .group_by(drops.c.topic)
-    )
-    rows = (await conn.execute(query)).all()
+    rows = (await conn.execute(_TOTALS, sql.member_params(member))).all()
     return {str(topic): Tally(int(n), int(ok), int(k)) for topic, n, ok, k in rows}
 
 
@@ -236,12 +240,24 @@ def _answered(total: Tally) -> str:
     )
 
 
+_NAME = select(members.c.display_name).where(*sql.by_member(members))
+
+
 async def _display_name(conn: AsyncConnection, member: MemberRef) -> str | None:
-    name = await conn.scalar(select(members.c.display_name).where(*sql.of_member(members, member)))
+    name = await conn.scalar(_NAME, sql.member_params(member))
     return None if name is None else str(name)
 
 
 MISCONCEPTIONS_SHOWN = 3
+
+
+_WRONG_PICKS = (
+    select(answers.c.drop_id, answers.c.option_index, func.count().label("n"))
+    .where(
+        *sql.by_member(answers), answers.c.option_index.is_not(None), answers.c.correct.is_(False)
+    )
+    .group_by(answers.c.drop_id, answers.c.option_index)
+)
 
 
 async def misconceptions(
@@ -249,17 +265,7 @@ async def misconceptions(
 ) -> list[tuple[str, int]]:
     """The member's most frequent misconceptions: the labels of the wrong options they
     picked, with how often, most frequent first (ties by label)."""
-    picked = (
-        await conn.execute(
-            select(answers.c.drop_id, answers.c.option_index, func.count().label("n"))
-            .where(
-                *sql.of_member(answers, member),
-                answers.c.option_index.is_not(None),
-                answers.c.correct.is_(False),
-            )
-            .group_by(answers.c.drop_id, answers.c.option_index)
-        )
-    ).all()
+    picked = (await conn.execute(_WRONG_PICKS, sql.member_params(member))).all()
     if not picked:
         return []
     query = select(drops.c.id, drops.c.question).where(drops.c.id.in_({r.drop_id for r in picked}))
