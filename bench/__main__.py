@@ -169,14 +169,15 @@ def open_loops(rates: list[float], presses: int) -> list[Row]:
     for rate in rates:
         r = asyncio.run(open_loop.run(rate, presses))
         p99, failed = float(r["p99_ms"]), float(r["failed"])
+        held = rate <= 500  # past the capacity the goal asks for: answered, none failed
         rows += [
             Row(
                 f"open loop {rate:.0f}/s: p99 arrival to reply",
                 p99,
                 float(r["bare_p99_ms"]),
                 "ms",
-                "<= 50 ms",
-                p99 <= 50,
+                "<= 50 ms" if held else "(past capacity)",
+                p99 <= 50 if held else None,
             ),
             Row(
                 f"open loop {rate:.0f}/s: achieved presses/s",
@@ -369,12 +370,12 @@ def fanouts(channels: int) -> list[Row]:
 
 
 def _show(rows: list[Row]) -> None:
-    print(f"{'measure':<48} {'figure':>10} {'baseline':>10} {'ratio':>7}  {'goal':<22} met")
+    print(f"{'measure':<66} {'figure':>10} {'baseline':>10} {'ratio':>7}  {'goal':<22} met")
     for r in rows:
         base = "" if r.baseline is None else f"{r.baseline:,.2f}"
         ratio = "" if r.ratio is None else f"{r.ratio:.3f}"
         met = "" if r.met is None else ("yes" if r.met else "no")
-        print(f"{r.measure:<48} {r.figure:>10,.2f} {base:>10} {ratio:>7}  {r.goal:<22} {met}")
+        print(f"{r.measure:<66} {r.figure:>10,.2f} {base:>10} {ratio:>7}  {r.goal:<22} {met}")
 
 
 def main() -> None:
@@ -389,7 +390,7 @@ def main() -> None:
         lambda: startup(3 if q else 7),
         lambda: answers(300 if q else 2000),
         lambda: bursts(100, 2 if q else 5),
-        lambda: open_loops([50, 200] if q else [50, 200, 500], 600 if q else 3000),
+        lambda: open_loops([50, 200] if q else [50, 200, 500, 2000], 600 if q else 3000),
         lambda: slack_bursts(100, 1 if q else 3),
         lambda: discord_bursts(100, 1 if q else 3),
         lambda: boards(5_000 if q else 100_000, 50_000 if q else 1_000_000, 40 if q else 200),
