@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
@@ -32,6 +32,7 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 _Result = tuple[Any, list[Any], int, int | None]
+_T = TypeVar("_T")
 
 
 def run_inline(dbapi_connection: Any, on: bool) -> None:
@@ -45,16 +46,35 @@ def run_inline(dbapi_connection: Any, on: bool) -> None:
         dbapi_connection.inline = on
 
 
-def inline_driver(connection: Connection | None) -> sqlite3.Connection | None:
-    """The sqlite3 connection under ``connection`` while it runs inline (it holds this
-    process's write transaction); None otherwise, or for any other database."""
+def driver(connection: Connection | None) -> tuple[sqlite3.Connection, bool] | None:
+    """The sqlite3 connection under ``connection``, and whether it runs inline (it holds
+    this process's write transaction); None for any other database."""
     if connection is None or connection.closed or connection.invalidated:
         return None
     raw = connection.connection.dbapi_connection
-    if isinstance(raw, OneTripConnection) and raw.inline:
-        driver: sqlite3.Connection = raw._connection._conn
-        return driver
+    if isinstance(raw, OneTripConnection):
+        sqlite: sqlite3.Connection = raw._connection._conn
+        return sqlite, raw.inline
     return None
+
+
+class Busy(Exception):
+    """Another process holds a lock this statement would have had to wait for."""
+
+
+def without_waiting(conn: sqlite3.Connection, call: Callable[[], _T]) -> _T:
+    """``call()`` with SQLite's busy timeout at zero: done at once, or ``Busy`` (instead
+    of the event loop's thread sleeping in SQLite's busy handler); the timeout is put back."""
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        return call()
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+            raise Busy from exc
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={timeout}")
 
 
 def _never_waits(operation: str) -> bool:
@@ -67,16 +87,10 @@ def _begin_now(conn: sqlite3.Connection) -> bool:
     """BEGIN IMMEDIATE if SQLite's write lock is free this instant (nearly always: this
     process's writers take turns before they get here); False if another process holds it,
     and then BEGIN IMMEDIATE goes to the thread to wait with the busy timeout."""
-    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
-    conn.execute("PRAGMA busy_timeout=0")
     try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-            raise
+        without_waiting(conn, lambda: conn.execute("BEGIN IMMEDIATE"))
+    except Busy:
         return False
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={timeout}")
     return True
 
 

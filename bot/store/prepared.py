@@ -80,6 +80,8 @@ def _direct(statement: Statement, dialect: Dialect, names: Sequence[str]) -> _Di
         order.append(name)
         binds.append(convert)
     columns: list[Any] = list(statement.selected_columns) if isinstance(statement, Select) else []
+    if len({c.key for c in columns}) < len(columns):
+        return None  # two columns under one key (two counts, say): label them to go direct
     return _Direct(
         sql=compiled.string,
         names=tuple(order),
@@ -100,7 +102,12 @@ def _constant(value: Any) -> Callable[[Any], Any]:
 
 
 class Prepared:
-    """A statement built once (module level), with named parameters."""
+    """A statement built once (module level), with named parameters.
+
+    A SELECT prepared here must stay small: a row by key, or one member's rows, found
+    through an index. On SQLite such a read runs on the event loop too (a WAL read waits
+    for no writer; in the rare case it would, it goes to the thread instead), which saves
+    a read its trip to the database thread and back."""
 
     __slots__ = ("_direct", "statement")
 
@@ -108,30 +115,62 @@ class Prepared:
         self.statement = statement
         self._direct: dict[tuple[str, ...], _Direct | None] = {}
 
-    def _on_driver(
+    async def _on_driver(
         self, conn: AsyncConnection, names: tuple[str, ...]
-    ) -> tuple[sqlite3.Connection, _Direct] | None:
-        driver = onetrip.inline_driver(conn.sync_connection)
-        if driver is None:
+    ) -> tuple[sqlite3.Connection, _Direct, bool] | None:
+        """The sqlite3 connection to run on directly, the statement as it runs there, and
+        whether it is a read outside the write transaction; None to go through SQLAlchemy."""
+        found = onetrip.driver(conn.sync_connection)
+        if found is None:
+            return None
+        sqlite, writing = found
+        reading = not writing and isinstance(self.statement, Select)
+        if not writing and not reading:
             return None
         if names not in self._direct:
             self._direct[names] = _direct(self.statement, conn.dialect, names)
         direct = self._direct[names]
-        return None if direct is None else (driver, direct)
+        if direct is None:
+            return None
+        if reading and not conn.in_transaction():
+            # The snapshot the connection's later reads share: a plain BEGIN (db.py).
+            conn.sync_connection.info["read_snapshot"] = True  # type: ignore[union-attr]
+            await conn.begin()
+        return sqlite, direct, reading
+
+    async def all(self, conn: AsyncConnection, params: Params) -> list[Mapping[Any, Any]]:
+        """Every row, as mappings of column keys to values."""
+        found = await self._on_driver(conn, tuple(params))
+        if found is not None:
+            sqlite, direct, reading = found
+            values = direct.values(params)
+
+            def fetch() -> list[Any]:
+                return sqlite.execute(direct.sql, values).fetchall()
+
+            try:
+                raw = _run(
+                    direct, (lambda: onetrip.without_waiting(sqlite, fetch)) if reading else fetch
+                )
+            except onetrip.Busy:
+                pass  # another process is in the way: the thread waits for it
+            else:
+                return [direct.row(r) for r in raw]
+        return list((await conn.execute(self.statement, dict(params))).mappings().all())
 
     async def first(self, conn: AsyncConnection, params: Params) -> Mapping[Any, Any] | None:
         """The first row, as a mapping of column keys to values, or None."""
-        found = self._on_driver(conn, tuple(params))
-        if found is None:
-            return (await conn.execute(self.statement, dict(params))).mappings().first()
-        driver, direct = found
-        raw = _run(direct, lambda: driver.execute(direct.sql, direct.values(params)).fetchone())
-        return None if raw is None else direct.row(raw)
+        rows = await self.all(conn, params)
+        return rows[0] if rows else None
 
     async def scalar(self, conn: AsyncConnection, params: Params) -> Any:
         """The first column of the first row, or None."""
         row = await self.first(conn, params)
         return None if row is None else next(iter(row.values()))
+
+    async def scalars(self, conn: AsyncConnection, params: Params) -> list[Any]:
+        """The first column of every row."""
+        return [next(iter(row.values())) for row in await self.all(conn, params)]
 
     async def write(self, conn: AsyncConnection, rows: Params | Sequence[Params]) -> int:
         """Run an INSERT/UPDATE/DELETE for one row of values or many (all with the same
@@ -139,16 +178,16 @@ class Prepared:
         many = [rows] if isinstance(rows, Mapping) else list(rows)
         if not many:
             return 0
-        found = self._on_driver(conn, tuple(many[0]))
+        found = await self._on_driver(conn, tuple(many[0]))
         if found is None:
             arg: Any = dict(many[0]) if len(many) == 1 else [dict(r) for r in many]
             return int((await conn.execute(self.statement, arg)).rowcount)
-        driver, direct = found
+        sqlite, direct, _reading = found
         if len(many) == 1:
             values = direct.values(many[0])
-            return int(_run(direct, lambda: driver.execute(direct.sql, values).rowcount))
+            return int(_run(direct, lambda: sqlite.execute(direct.sql, values).rowcount))
         table = [direct.values(r) for r in many]
-        return int(_run(direct, lambda: driver.executemany(direct.sql, table).rowcount))
+        return int(_run(direct, lambda: sqlite.executemany(direct.sql, table).rowcount))
 
 
 def _run(direct: _Direct, call: Callable[[], Any]) -> Any:

@@ -4,15 +4,18 @@ SQLAlchemy (reads, PostgreSQL, shapes the direct path does not take)."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store import db, sql
+from bot.store import db, onetrip, sql
 from bot.store.prepared import Prepared
 from bot.store.schema import answers, drops, scores, seasons
 
@@ -71,6 +74,7 @@ async def _drop(engine: AsyncEngine) -> int:
                 revealed_at=None,
             )
         )
+        assert result.inserted_primary_key is not None
         return int(result.inserted_primary_key[0])
 
 
@@ -168,16 +172,84 @@ async def test_a_refused_write_raises_what_sqlalchemy_raises(engine: AsyncEngine
         assert (await conn.execute(select(answers.c.user_id))).all() == []
 
 
-async def test_on_sqlite_a_write_transaction_goes_straight_to_the_driver(
-    engine: AsyncEngine,
-) -> None:
-    """The direct path is taken where it applies (a compiled shape is kept) and only there:
-    never on PostgreSQL, never outside a write transaction."""
+async def test_on_sqlite_reads_and_writes_go_straight_to_the_driver(engine: AsyncEngine) -> None:
+    """The direct path is taken where it applies (a compiled shape is kept): on SQLite, for
+    a read and inside a write transaction; never on PostgreSQL."""
     fresh = Prepared(select(drops.c.id).where(drops.c.id == bindparam("drop_id")))
     async with engine.connect() as conn:
         await fresh.first(conn, {"drop_id": 1})
-    assert fresh._direct == {}
+    assert bool(fresh._direct) is (engine.dialect.name == "sqlite")
+
+
+@pytest.fixture
+async def on_sqlite(tmp_path: Path, templates: dict[str, str | Path | None]) -> Any:
+    """An engine on a SQLite file at the newest schema, for what only SQLite does."""
+    template = templates["sqlite"]
+    assert isinstance(template, Path)
+    shutil.copyfile(template, tmp_path / "studybot.db")
+    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connections_direct_reads_share_one_snapshot(
+    on_sqlite: AsyncEngine, tmp_path: Path
+) -> None:
+    """Direct reads begin the connection's read transaction as SQLAlchemy would (a plain
+    BEGIN: no write lock taken), so a writer elsewhere goes on, and the reads after it
+    still see the database as it was at the first."""
+    drop_id = await _drop(on_sqlite)
+    async with on_sqlite.connect() as conn:
+        before = await ANSWER.first(conn, {"drop_id": drop_id, "user": "ann"})
+        other = sqlite3.connect(tmp_path / "studybot.db", isolation_level=None, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # would fail at once had the read taken the lock
+        other.execute(
+            "INSERT INTO answers (platform, workspace_id, drop_id, user_id, question_id,"
+            " correct, points, answered_at) VALUES ('p', 'w', ?, 'ann', 'q1', 1, 1,"
+            " '2026-03-02 09:30:00.000000')",
+            (drop_id,),
+        )
+        other.execute("COMMIT")
+        other.close()
+        after = await ANSWER.first(conn, {"drop_id": drop_id, "user": "ann"})
+    assert before is None and after is None
+    async with on_sqlite.connect() as conn:
+        assert await ANSWER.first(conn, {"drop_id": drop_id, "user": "ann"}) is not None
+
+
+async def test_a_read_that_would_wait_goes_to_the_thread(
+    on_sqlite: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When SQLite answers busy to a direct read (another process in the way), the read
+    is made again through SQLAlchemy on the database thread, which waits there with the
+    busy timeout, and gives the same row."""
+    drop_id = await _drop(on_sqlite)
+    busy: list[str] = []
+
+    def refuse(_conn: object, _call: object) -> None:
+        busy.append("busy")
+        raise onetrip.Busy
+
+    monkeypatch.setattr(onetrip, "without_waiting", refuse)
+    async with on_sqlite.connect() as conn:
+        row = await DROP.first(conn, {"drop_id": drop_id})
+    assert busy == ["busy"]
+    assert row is not None and row["id"] == drop_id and row["posted_at"] == T0
+
+
+async def test_two_columns_under_one_key_keep_both_values(engine: AsyncEngine) -> None:
+    """Two unlabelled counts share the key ``count``: such a statement is left to
+    SQLAlchemy, so neither value is lost."""
+    drop_id = await _drop(engine)
+    counts = Prepared(
+        select(func.count(answers.c.option_index), func.count(answers.c.text)).where(
+            answers.c.drop_id == bindparam("drop_id")
+        )
+    )
     async with engine.begin() as conn:
-        await fresh.first(conn, {"drop_id": 1})
-    taken = bool(fresh._direct)
-    assert taken is (engine.dialect.name == "sqlite")
+        await ADD_ANSWER.write(conn, _answer("ann", drop_id=drop_id, correct=True))
+        await ADD_ANSWER.write(conn, _answer("bo", drop_id=drop_id, correct=False))
+        (row,) = await counts.all(conn, {"drop_id": drop_id})
+    assert tuple(row.values()) == (1, 0)
