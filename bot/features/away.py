@@ -23,6 +23,7 @@ from bot.context import Context, workspace_tz
 from bot.features import practice
 from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Option
 from bot.store import sql
+from bot.store.prepared import Prepared
 from bot.store.schema import away_periods, fires, member_settings
 
 MAX_DAYS = 90  # the longest time away, counting today
@@ -41,7 +42,7 @@ def day_text(day: date) -> str:
 # ---- reading ----------------------------------------------------------------------------
 
 
-_PERIODS = (
+_PERIODS = Prepared(
     select(away_periods.c.id, away_periods.c.first_day, away_periods.c.last_day)
     .where(*sql.by_member(away_periods))
     .order_by(away_periods.c.first_day)
@@ -49,8 +50,11 @@ _PERIODS = (
 
 
 async def _periods(conn: AsyncConnection, member: MemberRef) -> list[Period]:
-    rows = await conn.execute(_PERIODS, sql.member_params(member))
-    return [(int(i), date.fromisoformat(a), date.fromisoformat(b)) for i, a, b in rows.all()]
+    rows = await _PERIODS.all(conn, sql.member_params(member))
+    return [
+        (int(r["id"]), date.fromisoformat(r["first_day"]), date.fromisoformat(r["last_day"]))
+        for r in rows
+    ]
 
 
 def _current(periods: list[Period], today: date) -> Period | None:

@@ -38,6 +38,7 @@ from bot.features import drops as drops_feature
 from bot.features import hints, practice
 from bot.handlers import UNKNOWN_BUTTON, Feature
 from bot.store import sql
+from bot.store.prepared import Prepared
 from bot.store.schema import answers, drops, members
 
 PREFIX = "sure"
@@ -149,13 +150,13 @@ def _grouped() -> Select[Any]:
     )
 
 
-_MEMBER_CALIBRATION = _grouped().where(*sql.by_member(answers), *_counted())
+_MEMBER_CALIBRATION = Prepared(_grouped().where(*sql.by_member(answers), *_counted()))
 
 
 async def calibration(conn: AsyncConnection, member: MemberRef) -> Calibration:
     """The member's calibration (empty if they rated nothing yet)."""
-    rows = (await conn.execute(_MEMBER_CALIBRATION, sql.member_params(member))).all()
-    return _tally(rows).get(member.user_id, Calibration())
+    rows = await _MEMBER_CALIBRATION.all(conn, sql.member_params(member))
+    return _tally(tuple(row.values()) for row in rows).get(member.user_id, Calibration())
 
 
 async def board(

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import fsrs
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, bindparam, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import bank
@@ -212,7 +212,7 @@ async def rerate(
     return due
 
 
-def retrievability(row: RowMapping, now: datetime) -> float:
+def retrievability(row: Mapping[str, Any], now: datetime) -> float:
     card = fsrs.Card(
         card_id=NO_ID,
         state=fsrs.State(int(row["state"])),
@@ -236,13 +236,15 @@ async def due_cutoff(conn: AsyncConnection, member: MemberRef, now: datetime) ->
     return datetime.combine(tomorrow, time(0), tzinfo=tz).astimezone(now.tzinfo)
 
 
-_DUE_COUNT = select(func.count()).where(*sql.by_member(cards), cards.c.due < bindparam("cutoff"))
+_DUE_COUNT = Prepared(
+    select(func.count()).where(*sql.by_member(cards), cards.c.due < bindparam("cutoff"))
+)
 
 
 async def due_count(conn: AsyncConnection, member: MemberRef, now: datetime) -> int:
     cutoff = await due_cutoff(conn, member, now)
     params = {**sql.member_params(member), "cutoff": cutoff}
-    return int(await conn.scalar(_DUE_COUNT, params) or 0)
+    return int(await _DUE_COUNT.scalar(conn, params) or 0)
 
 
 async def next_due(
@@ -280,7 +282,7 @@ def _reach(platform: Any, workspace_id: Any) -> list[ColumnElement[bool]]:
 
 
 # Built once: /stats and /practice ask it on every call (``sql.workspace_params``).
-_TOPICS_IN_REACH = (
+_TOPICS_IN_REACH = Prepared(
     select(questions.c.topic)
     .where(*_reach(bindparam("m_platform"), bindparam("m_workspace")))
     .distinct()
@@ -291,7 +293,7 @@ async def practisable_topics(conn: AsyncConnection, member: MemberRef) -> list[s
     """The topics /practice can ask from here: those with a multiple-choice question (a
     behavioural topic has none), in the bank's order."""
     params = sql.workspace_params(member.platform, member.workspace_id)
-    found = set((await conn.scalars(_TOPICS_IN_REACH, params)).all())
+    found = set(await _TOPICS_IN_REACH.scalars(conn, params))
     return [t for t in TOPICS if t in found] + sorted(found.difference(TOPICS))
 
 
@@ -307,12 +309,12 @@ def _missed_last_time() -> Select[Any]:
     )
 
 
-_MISSED_LAST_TIME = _missed_last_time()
+_MISSED_LAST_TIME = Prepared(_missed_last_time())
 
 
 async def missed_last_time(conn: AsyncConnection, member: MemberRef) -> set[str]:
     """The questions the member got wrong the last time they answered them (rated Again)."""
-    return set((await conn.scalars(_MISSED_LAST_TIME, sql.member_params(member))).all())
+    return set(await _MISSED_LAST_TIME.scalars(conn, sql.member_params(member)))
 
 
 async def choose(

@@ -20,6 +20,7 @@ from bot.handlers import CommandError, CommandSpec, Feature, Invocation, Kind, O
 from bot.options import PERIOD
 from bot.scoring import Streak
 from bot.store import sql
+from bot.store.prepared import Prepared
 from bot.store.schema import answers, cards, drops, members, streaks
 from questions.schema import TOPICS, ChoiceItem
 
@@ -157,7 +158,7 @@ async def practice_points_today(
     return int(total or 0)
 
 
-_CARDS = select(cards).where(*sql.by_member(cards))
+_CARDS = Prepared(select(cards).where(*sql.by_member(cards)))
 
 
 async def mastery_by_topic(
@@ -165,7 +166,7 @@ async def mastery_by_topic(
 ) -> dict[str, float]:
     """Mastery per topic: the recall probability of each reviewed question, where one the
     member got wrong last time counts as not recalled until they get it right again."""
-    rows = (await conn.execute(_CARDS, sql.member_params(member))).mappings().all()
+    rows = await _CARDS.all(conn, sql.member_params(member))
     missed = await practice.missed_last_time(conn, member)
     recall: dict[str, list[float]] = {t: [] for t in TOPICS}
     for row in rows:
@@ -206,12 +207,12 @@ class Tally:
         )
 
 
-_TOTALS = (
+_TOTALS = Prepared(
     select(
         drops.c.topic,
-        func.count(answers.c.option_index),
-        func.coalesce(func.sum(case((answers.c.correct.is_(True), 1), else_=0)), 0),
-        func.count(answers.c.text),
+        func.count(answers.c.option_index).label("choice"),
+        func.coalesce(func.sum(case((answers.c.correct.is_(True), 1), else_=0)), 0).label("right"),
+        func.count(answers.c.text).label("written"),
     )
     .select_from(answers.join(drops, drops.c.id == answers.c.drop_id))
     .where(*sql.by_member(answers))
@@ -222,8 +223,11 @@ _TOTALS = (
 async def _totals(conn: AsyncConnection, member: MemberRef) -> dict[str, Tally]:
     """The member's answers per topic, everywhere (drops, /quiz, /practice). Open answers
     are neither right nor wrong, so they are counted apart."""
-    rows = (await conn.execute(_TOTALS, sql.member_params(member))).all()
-    return {str(topic): Tally(int(n), int(ok), int(k)) for topic, n, ok, k in rows}
+    rows = await _TOTALS.all(conn, sql.member_params(member))
+    return {
+        str(topic): Tally(int(n), int(ok), int(k))
+        for topic, n, ok, k in (tuple(row.values()) for row in rows)
+    }
 
 
 def _answered(total: Tally) -> str:
@@ -240,18 +244,18 @@ def _answered(total: Tally) -> str:
     )
 
 
-_NAME = select(members.c.display_name).where(*sql.by_member(members))
+_NAME = Prepared(select(members.c.display_name).where(*sql.by_member(members)))
 
 
 async def _display_name(conn: AsyncConnection, member: MemberRef) -> str | None:
-    name = await conn.scalar(_NAME, sql.member_params(member))
+    name = await _NAME.scalar(conn, sql.member_params(member))
     return None if name is None else str(name)
 
 
 MISCONCEPTIONS_SHOWN = 3
 
 
-_WRONG_PICKS = (
+_WRONG_PICKS = Prepared(
     select(answers.c.drop_id, answers.c.option_index, func.count().label("n"))
     .where(
         *sql.by_member(answers), answers.c.option_index.is_not(None), answers.c.correct.is_(False)
@@ -265,18 +269,19 @@ async def misconceptions(
 ) -> list[tuple[str, int]]:
     """The member's most frequent misconceptions: the labels of the wrong options they
     picked, with how often, most frequent first (ties by label)."""
-    picked = (await conn.execute(_WRONG_PICKS, sql.member_params(member))).all()
+    picked = await _WRONG_PICKS.all(conn, sql.member_params(member))
     if not picked:
         return []
-    query = select(drops.c.id, drops.c.question).where(drops.c.id.in_({r.drop_id for r in picked}))
+    ids = {r["drop_id"] for r in picked}
+    query = select(drops.c.id, drops.c.question).where(drops.c.id.in_(ids))
     asked = {row.id: bank.from_json(row.question) for row in (await conn.execute(query)).all()}
     counts: Counter[str] = Counter()
     for row in picked:
-        item = asked.get(row.drop_id)
-        if isinstance(item, ChoiceItem) and 0 <= row.option_index < len(item.options):
-            label = item.options[row.option_index].misconception
+        item, option = asked.get(row["drop_id"]), row["option_index"]
+        if isinstance(item, ChoiceItem) and 0 <= option < len(item.options):
+            label = item.options[option].misconception
             if label:
-                counts[label] += int(row.n)
+                counts[label] += int(row["n"])
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
 
