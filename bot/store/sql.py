@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BindParameter, ColumnElement, Join, Table, and_, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import scoring
@@ -33,7 +33,13 @@ def _statement(
     shape = (conn.dialect.name, table.name, tuple(keys), tuple(update), tuple(add))
     prepared = _STATEMENTS.get(shape)
     if prepared is None:
-        stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+        stmt: Any
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql  # only there: a 25 ms import
+
+            stmt = postgresql.insert(table)
+        else:
+            stmt = sqlite.insert(table)
         set_: dict[str, Any] = {name: stmt.excluded[name] for name in update}
         set_.update({name: table.c[name] + stmt.excluded[name] for name in add})
         if set_:
