@@ -82,7 +82,7 @@ class HealthServer:
 
     async def metrics(self, _request: web.Request) -> web.Response:
         return web.Response(
-            body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+            body=generate_latest(metrics.registry()), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
     async def _store_problem(self) -> str | None:

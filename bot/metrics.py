@@ -2,8 +2,9 @@
 
 Every hook is one call at the place it describes (``metrics.dropped(...)`` where a drop is
 confirmed, ``@metrics.timed`` on ``Core.handle``), so instrumenting a module never changes its
-shape. The metrics live in their own registry, served at ``/metrics`` by the adapters'
-health server. Log lines name places, ids and counts, never a token or an answer's text.
+shape. The metrics live in their own registry, made on first use and served at ``/metrics``
+by the adapters' health server. Log lines name places, ids and counts, never a token or an
+answer's text.
 """
 
 from __future__ import annotations
@@ -12,83 +13,122 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat import Action, Command, Event, FormSubmit, Place, Reaction
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
 log = logging.getLogger("bot.activity")  # one line per drop, reveal and failure
 
-REGISTRY = CollectorRegistry()
-ProcessCollector(registry=REGISTRY)  # process_*: memory, CPU time, open files
 
-ANSWERS = Counter(
-    "studybot_answers",
-    "Answers recorded, by kind (choice or open) and where the question came from",
-    ["kind", "source"],
-    registry=REGISTRY,
-)
-DROPS = Counter(
-    "studybot_drops",
-    "Questions posted to a channel, by trigger (command or schedule)",
-    ["trigger"],
-    registry=REGISTRY,
-)
-REVEALS = Counter(
-    "studybot_reveals",
-    "Drops revealed (resumed: finished for an instance that stopped part-way)",
-    ["resumed"],
-    registry=REGISTRY,
-)
-FAILURES = Counter(
-    "studybot_failures",
-    "Drops and reveals that could not be posted, and events whose handling failed",
-    ["what"],
-    registry=REGISTRY,
-)
-PLATFORM_CALLS = Counter(
-    "studybot_platform_calls",
-    "Outbound platform calls (post, edit, dm, ...) by outcome, each attempt counted",
-    ["call", "outcome"],
-    registry=REGISTRY,
-)
-# The outbound queue reports these two (queue_depth, queue_waited).
-QUEUE_DEPTH = Gauge(
-    "studybot_outbound_queue_depth",
-    "Outbound calls waiting in the queue",
-    registry=REGISTRY,
-)
-QUEUE_WAIT = Histogram(
-    "studybot_outbound_queue_wait_seconds",
-    "How long an outbound call waited in the queue before it was sent",
-    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
-    registry=REGISTRY,
-)
-HANDLER_SECONDS = Histogram(
-    "studybot_handler_seconds",
-    "Time the core took to handle one inbound event, by event type",
-    ["event"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
-    registry=REGISTRY,
-)
-SCHEDULER_LAG = Histogram(
-    "studybot_scheduler_lag_seconds",
-    "How late a timed job started after it fell due, by job kind",
-    ["job"],
-    buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
-    registry=REGISTRY,
-)
-DB_ERRORS = Counter(
-    "studybot_db_errors",
-    "Errors raised by the database driver, by exception type",
-    ["error"],
-    registry=REGISTRY,
-)
+@dataclass(frozen=True)
+class _Metrics:
+    registry: CollectorRegistry
+    answers: Counter
+    drops: Counter
+    reveals: Counter
+    failures: Counter
+    platform_calls: Counter
+    queue_depth: Gauge
+    queue_wait: Histogram
+    handler_seconds: Histogram
+    scheduler_lag: Histogram
+    db_errors: Counter
+
+
+@functools.cache
+def _made() -> _Metrics:
+    """The registry and its metrics, made when first counted or served: prometheus_client
+    takes a noticeable part of start-up to import, and the console never serves them."""
+    from prometheus_client import (
+        CollectorRegistry,
+        Counter,
+        Gauge,
+        Histogram,
+        ProcessCollector,
+    )
+
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)  # process_*: memory, CPU time, open files
+    return _Metrics(
+        registry=registry,
+        answers=Counter(
+            "studybot_answers",
+            "Answers recorded, by kind (choice or open) and where the question came from",
+            ["kind", "source"],
+            registry=registry,
+        ),
+        drops=Counter(
+            "studybot_drops",
+            "Questions posted to a channel, by trigger (command or schedule)",
+            ["trigger"],
+            registry=registry,
+        ),
+        reveals=Counter(
+            "studybot_reveals",
+            "Drops revealed (resumed: finished for an instance that stopped part-way)",
+            ["resumed"],
+            registry=registry,
+        ),
+        failures=Counter(
+            "studybot_failures",
+            "Drops and reveals that could not be posted, and events whose handling failed",
+            ["what"],
+            registry=registry,
+        ),
+        platform_calls=Counter(
+            "studybot_platform_calls",
+            "Outbound platform calls (post, edit, dm, ...) by outcome, each attempt counted",
+            ["call", "outcome"],
+            registry=registry,
+        ),
+        # The outbound queue reports these two (queue_depth, queue_waited).
+        queue_depth=Gauge(
+            "studybot_outbound_queue_depth",
+            "Outbound calls waiting in the queue",
+            registry=registry,
+        ),
+        queue_wait=Histogram(
+            "studybot_outbound_queue_wait_seconds",
+            "How long an outbound call waited in the queue before it was sent",
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
+            registry=registry,
+        ),
+        handler_seconds=Histogram(
+            "studybot_handler_seconds",
+            "Time the core took to handle one inbound event, by event type",
+            ["event"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
+            registry=registry,
+        ),
+        scheduler_lag=Histogram(
+            "studybot_scheduler_lag_seconds",
+            "How late a timed job started after it fell due, by job kind",
+            ["job"],
+            buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+            registry=registry,
+        ),
+        db_errors=Counter(
+            "studybot_db_errors",
+            "Errors raised by the database driver, by exception type",
+            ["error"],
+            registry=registry,
+        ),
+    )
+
+
+def registry() -> CollectorRegistry:
+    """The registry the health server serves at ``/metrics``."""
+    return _made().registry
+
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -115,7 +155,7 @@ def timed(handle: Callable[[S, E], Awaitable[R]]) -> Callable[[S, E], Awaitable[
             return await handle(self, event)
         finally:
             elapsed = time.perf_counter() - started
-            HANDLER_SECONDS.labels(type(event).__name__).observe(elapsed)
+            _made().handler_seconds.labels(type(event).__name__).observe(elapsed)
 
     return run
 
@@ -140,12 +180,12 @@ def describe(event: Event) -> str:
 
 def failed_event(event: Event) -> str:
     """Count an event whose handling failed unexpectedly; its description for the log."""
-    FAILURES.labels("handler").inc()
+    _made().failures.labels("handler").inc()
     return describe(event)
 
 
 def answered(kind: str, source: str) -> None:
-    ANSWERS.labels(kind, source).inc()
+    _made().answers.labels(kind, source).inc()
 
 
 # ---- drops and reveals ---------------------------------------------------------------------
@@ -153,24 +193,24 @@ def answered(kind: str, source: str) -> None:
 
 def dropped(place: Place, drop_id: int, *, scheduled: bool) -> None:
     trigger = "schedule" if scheduled else "command"
-    DROPS.labels(trigger).inc()
+    _made().drops.labels(trigger).inc()
     log.info("drop #%d posted in %s (%s)", drop_id, where(place), trigger)
 
 
 def drop_failed(place: Place, drop_id: int, error: Exception) -> None:
-    FAILURES.labels("drop").inc()
+    _made().failures.labels("drop").inc()
     fate = "may not have been posted" if getattr(error, "ambiguous", False) else "was not posted"
     log.warning("drop #%d %s in %s: %s", drop_id, fate, where(place), error)
 
 
 def revealed(place: Place, drop_id: int, *, answers: int, resumed: bool) -> None:
-    REVEALS.labels(str(resumed).lower()).inc()
+    _made().reveals.labels(str(resumed).lower()).inc()
     how = ", resumed from a stopped instance" if resumed else ""
     log.info("drop #%d revealed in %s (%d answers%s)", drop_id, where(place), answers, how)
 
 
 def reveal_failed(place: Place, drop_id: int, error: Exception) -> None:
-    FAILURES.labels("reveal").inc()
+    _made().failures.labels("reveal").inc()
     log.warning("reveal of drop #%d failed in %s: %s", drop_id, where(place), error)
 
 
@@ -186,9 +226,9 @@ def metered(call: str, send: Callable[[], Awaitable[T]]) -> Callable[[], Awaitab
         try:
             result = await send()
         except Exception as exc:
-            PLATFORM_CALLS.labels(call, _outcome(exc)).inc()
+            _made().platform_calls.labels(call, _outcome(exc)).inc()
             raise
-        PLATFORM_CALLS.labels(call, "ok").inc()
+        _made().platform_calls.labels(call, "ok").inc()
         return result
 
     return attempt
@@ -205,12 +245,12 @@ def _outcome(exc: Exception) -> str:
 
 def queue_depth(waiting: int) -> None:
     """The outbound queue's length, set whenever it changes."""
-    QUEUE_DEPTH.set(waiting)
+    _made().queue_depth.set(waiting)
 
 
 def queue_waited(seconds: float) -> None:
     """How long one outbound call waited in the queue."""
-    QUEUE_WAIT.observe(max(0.0, seconds))
+    _made().queue_wait.observe(max(0.0, seconds))
 
 
 # ---- timed work and the store --------------------------------------------------------------
@@ -224,7 +264,7 @@ def lagging(
     kind = job_id.split(":", 1)[0]
 
     async def late(due: datetime) -> None:
-        SCHEDULER_LAG.labels(kind).observe(max(0.0, (now() - due).total_seconds()))
+        _made().scheduler_lag.labels(kind).observe(max(0.0, (now() - due).total_seconds()))
         await run(due)
 
     return late
@@ -238,10 +278,10 @@ def watch_engine(engine: AsyncEngine) -> None:
 
 
 def _count_db_error(context: ExceptionContext) -> None:
-    DB_ERRORS.labels(type(context.original_exception).__name__).inc()
+    _made().db_errors.labels(type(context.original_exception).__name__).inc()
 
 
 def sample(name: str, labels: dict[str, str] | None = None) -> float:
     """The current value of one sample (tests and the health page read it): 0 if unset."""
-    value: Any = REGISTRY.get_sample_value(name, labels or {})
+    value: Any = _made().registry.get_sample_value(name, labels or {})
     return float(value or 0.0)
