@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from rapidfuzz import fuzz, process
-
 from questions.schema import DIFFICULTIES, KINDS, TOPICS, ChoiceItem, Item
 
 NEAR_DUPLICATE = 90  # rapidfuzz token-set ratio at or above which two prompts are one question
@@ -131,6 +129,8 @@ def near_duplicates(
 ) -> list[tuple[str, str, float]]:
     """Pairs of prompts with token-set ratio >= 90: within ``items``, or between ``items`` and
     ``against`` when it is given."""
+    from rapidfuzz import fuzz, process  # only when checking: its import is slow
+
     others = [i.prompt for i in against] if against else [i.prompt for i in items]
     other_items = against or items
     pairs = []

@@ -9,7 +9,6 @@ from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.text import Text
 
 from bot.chat import Card, Tone
@@ -62,6 +61,8 @@ def shorten(text: str, limit: int) -> str:
 
 def blocks(text: str) -> list[RenderableType]:
     """Text with fenced code blocks: prose as marked-up text, each code block as code."""
+    from rich.syntax import Syntax  # with Pygments: imported when a code block first shows
+
     parts: list[RenderableType] = []
     start = 0
     for fence in _FENCE.finditer(text):
