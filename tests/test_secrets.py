@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -195,3 +198,34 @@ async def test_no_secret_in_logs_when_the_token_is_wrong(
     assert any("invalid_auth" in text for text in _logged(caplog)), "the failures were logged"
     assert [t for t in _logged(caplog) if wrong in t] == []
     assert [t for t in _sent(fake) if wrong in t] == []
+
+
+async def test_a_slack_that_cannot_be_reached_is_named_not_the_database(tmp_path: Path) -> None:
+    """`studybot run` on Slack with nothing listening at SLACK_API_URL says it cannot reach
+    Slack's Web API there (a connection failure is an OSError, which the run command once
+    reported as a database it could not use)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens here once the socket is closed
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env |= {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": f"http://127.0.0.1:{closed}/api/",
+        "SLACK_HTTP_HOST": "127.0.0.1",
+        "SLACK_HTTP_PORT": "0",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    }
+    done = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "studybot"),
+        "run",
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(done.communicate(), timeout=60)
+    said = err.decode()
+    assert done.returncode == 2, said
+    assert f"cannot reach Slack's Web API at http://127.0.0.1:{closed}/api/" in said
+    assert "database" not in said

@@ -118,12 +118,19 @@ class SlackBot:
     # ---- serving ---------------------------------------------------------------------
 
     async def check(self) -> None:
-        """Fail fast, with a readable message, when the bot token is refused."""
+        """Fail fast, with a readable message, when the bot token is refused or Slack's Web
+        API cannot be reached (a connection failure is an OSError, which must not pass for
+        a problem with the database)."""
         try:
             await self.client.auth_test()
         except SlackApiError as exc:
             error = exc.response.get("error")
             raise RuntimeError(f"Slack refused SLACK_BOT_TOKEN ({error})") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RuntimeError(
+                f"cannot reach Slack's Web API at {self.settings.api_url} ({exc}). Check the "
+                "network, or SLACK_API_URL if you set it."
+            ) from exc
 
     async def start_http(self, host: str, port: int) -> int:
         """Serve events, commands and interactivity at EVENTS_PATH; return the bound port."""
