@@ -35,6 +35,7 @@ import leaderboard
 import matching
 import open_loop
 import slack_burst
+import slack_startup
 
 STUDYBOT = Path(sys.executable).parent / "studybot"
 # What the console needs imported before its first prompt: the floor for its start-up.
@@ -107,6 +108,17 @@ def startup(runs: int) -> list[Row]:
             ours <= 1.5 and ours <= 1.3 * bare,
         ),
         Row("console peak RSS", rss_mb, None, "MB", "<= 80 MB", rss_mb <= 80),
+    ]
+
+
+def slack_start(runs: int) -> list[Row]:
+    """`studybot run` in Slack's HTTP mode against the fake Web API: launch to port open,
+    against importing the libraries that mode needs; and its idle memory."""
+    r = asyncio.run(slack_startup.measure(runs))
+    ours, bare, rss = r["port_open_s"], r["bare_import_s"], r["idle_rss_mb"]
+    return [
+        Row("Slack start-up: port open", ours, bare, "s", "<= 1.3x", ours <= 1.3 * bare),
+        Row("Slack idle RSS", rss, None, "MB", "<= 100 MB", rss <= 100),
     ]
 
 
@@ -399,6 +411,7 @@ def main() -> None:
     q = args.quick
     steps: list[Callable[[], list[Row]]] = [
         lambda: startup(3 if q else 7),
+        lambda: slack_start(3 if q else 7),
         lambda: answers(300 if q else 2000),
         lambda: bursts(100, 2 if q else 5),
         lambda: open_loops([50, 200] if q else [50, 200, 500, 2000], 600 if q else 3000),

@@ -1,0 +1,130 @@
+"""`studybot run` on Slack (HTTP mode) as an operator starts it, against the tests' fake
+Slack Web API (tests/fakes/slack_api.py, via SLACK_API_URL): seconds from launch until its
+port accepts a connection, and its resident memory once idle. Baseline: importing the
+libraries Slack mode needs, and nothing else.
+
+Discord is not measured this way: discord.py's endpoints cannot be pointed elsewhere from
+the environment, and nothing here may reach Discord itself."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
+
+STUDYBOT = Path(sys.executable).parent / "studybot"
+# What Slack's HTTP mode needs imported before its port opens: the floor for its start-up.
+SLACK_LIBS = (
+    "slack_bolt.async_app, slack_sdk.web.async_client, aiohttp, sqlalchemy.ext.asyncio, "
+    "aiosqlite, pydantic, pydantic_settings, apscheduler.schedulers.asyncio"
+)
+IDLE = 2.0  # seconds after the port opens before the idle memory is read
+# As bench/__main__.py: our bytecode cached, as after any first run.
+CACHING = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.05)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def one_start(fake: FakeSlack, db: Path) -> tuple[float, float]:
+    """Launch, wait for the port, read the idle memory, stop: (seconds, MB)."""
+    port = _free_port()
+    env = {k: v for k, v in CACHING.items() if k != "STUDYBOT_HTTP_PORT"} | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "bench-secret",
+        "SLACK_API_URL": fake.base_url,
+        "SLACK_HTTP_HOST": "127.0.0.1",
+        "SLACK_HTTP_PORT": str(port),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+    }
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        str(STUDYBOT),
+        "run",
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:  # a failed start stops the benchmark: nothing to measure
+        while not _accepts(port):
+            if proc.returncode is not None:
+                raise RuntimeError(f"studybot run exited with {proc.returncode}")
+            await asyncio.sleep(0.005)
+        seconds = time.perf_counter() - start
+        await asyncio.sleep(IDLE)
+        return seconds, _rss_mb(proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
+def bare_import_seconds(runs: int) -> float:
+    import subprocess
+
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {SLACK_LIBS}"], check=True, env=CACHING)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+async def measure(runs: int) -> dict[str, float]:
+    fake = FakeSlack()
+    await fake.start()
+    db = Path(tempfile.mkdtemp()) / "slack.db"
+    try:
+        await one_start(fake, db)  # makes the store and caches bytecode; not timed
+        samples = [await one_start(fake, db) for _ in range(runs)]
+    finally:
+        await fake.close()
+    return {
+        "port_open_s": statistics.median(s for s, _ in samples),
+        "idle_rss_mb": statistics.median(m for _, m in samples),
+        "bare_import_s": await asyncio.to_thread(bare_import_seconds, runs),
+    }
+
+
+def main(runs: int) -> None:
+    r = asyncio.run(measure(runs))
+    print(
+        f"Slack HTTP mode: port open after {r['port_open_s']:.2f} s (median of {runs}); "
+        f"bare import of its libraries {r['bare_import_s']:.2f} s; ratio "
+        f"{r['port_open_s'] / r['bare_import_s']:.2f}; idle RSS {r['idle_rss_mb']:.1f} MB"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    main(parser.parse_args().runs)
