@@ -48,81 +48,87 @@ class _Metrics:
 def _made() -> _Metrics:
     """The registry and its metrics, made when first counted or served: prometheus_client
     takes a noticeable part of start-up to import, and the console never serves them."""
-    from prometheus_client import (
-        CollectorRegistry,
-        Counter,
-        Gauge,
-        Histogram,
-        ProcessCollector,
-    )
+    from prometheus_client import CollectorRegistry, ProcessCollector
 
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)  # process_*: memory, CPU time, open files
-    return _Metrics(
-        registry=registry,
-        answers=Counter(
+    return _Metrics(registry=registry, **_counters(registry), **_timings(registry))
+
+
+def _counters(registry: CollectorRegistry) -> dict[str, Any]:
+    from prometheus_client import Counter
+
+    return {
+        "answers": Counter(
             "studybot_answers",
             "Answers recorded, by kind (choice or open) and where the question came from",
             ["kind", "source"],
             registry=registry,
         ),
-        drops=Counter(
+        "drops": Counter(
             "studybot_drops",
             "Questions posted to a channel, by trigger (command or schedule)",
             ["trigger"],
             registry=registry,
         ),
-        reveals=Counter(
+        "reveals": Counter(
             "studybot_reveals",
             "Drops revealed (resumed: finished for an instance that stopped part-way)",
             ["resumed"],
             registry=registry,
         ),
-        failures=Counter(
+        "failures": Counter(
             "studybot_failures",
             "Drops and reveals that could not be posted, and events whose handling failed",
             ["what"],
             registry=registry,
         ),
-        platform_calls=Counter(
+        "platform_calls": Counter(
             "studybot_platform_calls",
             "Outbound platform calls (post, edit, dm, ...) by outcome, each attempt counted",
             ["call", "outcome"],
             registry=registry,
         ),
+        "db_errors": Counter(
+            "studybot_db_errors",
+            "Errors raised by the database driver, by exception type",
+            ["error"],
+            registry=registry,
+        ),
+    }
+
+
+def _timings(registry: CollectorRegistry) -> dict[str, Any]:
+    from prometheus_client import Gauge, Histogram
+
+    return {
         # The outbound queue reports these two (queue_depth, queue_waited).
-        queue_depth=Gauge(
+        "queue_depth": Gauge(
             "studybot_outbound_queue_depth",
             "Outbound calls waiting in the queue",
             registry=registry,
         ),
-        queue_wait=Histogram(
+        "queue_wait": Histogram(
             "studybot_outbound_queue_wait_seconds",
             "How long an outbound call waited in the queue before it was sent",
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
             registry=registry,
         ),
-        handler_seconds=Histogram(
+        "handler_seconds": Histogram(
             "studybot_handler_seconds",
             "Time the core took to handle one inbound event, by event type",
             ["event"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
             registry=registry,
         ),
-        scheduler_lag=Histogram(
+        "scheduler_lag": Histogram(
             "studybot_scheduler_lag_seconds",
             "How late a timed job started after it fell due, by job kind",
             ["job"],
             buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
             registry=registry,
         ),
-        db_errors=Counter(
-            "studybot_db_errors",
-            "Errors raised by the database driver, by exception type",
-            ["error"],
-            registry=registry,
-        ),
-    )
+    }
 
 
 def registry() -> CollectorRegistry:
