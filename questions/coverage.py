@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rapidfuzz.distance import Levenshtein
-
 from questions.schema import KeyPoint, OpenItem
 
 FUZZY_MIN_CHARS = 7  # shorter words must match exactly: "auc" is not "arc", "best" not "test"
@@ -75,6 +73,8 @@ def _same_word(term_word: str, answer_word: str) -> bool:
         return True
     if len(term_word) < FUZZY_MIN_CHARS:
         return False
+    from rapidfuzz.distance import Levenshtein  # here, not at start-up: a slow import
+
     edits = 2 if len(term_word) >= LONG_WORD else 1
     return Levenshtein.distance(term_word, answer_word, score_cutoff=edits) <= edits
 
