@@ -87,26 +87,51 @@ def _peak_rss_kb(command: list[str]) -> int:
     return int(out.stdout.strip())
 
 
+def _seconds_to(command: list[str], marker: bytes) -> float:
+    """Seconds from launching ``command`` (its input empty) to its first line holding
+    ``marker``; the process then finishes unhurried."""
+    start = time.perf_counter()
+    with subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=CACHING
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if marker in line:
+                seen = time.perf_counter() - start
+                break
+        else:
+            raise RuntimeError(f"{command[0]} never printed {marker!r}")
+        proc.stdout.read()
+    return seen
+
+
 def startup(runs: int) -> list[Row]:
-    """The console from launch to exit on end of input (its first prompt, then leaving),
-    against importing the libraries it needs and nothing else."""
+    """The console's first prompt (its intro line, printed once the store and the timed
+    work are ready), against the moment a bare import of the libraries it needs is done;
+    the two are run in turn. Also the whole run, launch to exit at end of input."""
     db = Path(tempfile.mkdtemp()) / "startup.db"
     command = [str(STUDYBOT), "run", "--db", str(db)]
+    bare = [sys.executable, "-c", f"import {CONSOLE_LIBS}; print('ready', flush=True)"]
     subprocess.run(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, env=CACHING
     )
-    ours = _median_seconds(command, runs, stdin=subprocess.DEVNULL)
+    ours, base = [], []
+    for _ in range(runs):
+        ours.append(_seconds_to(command, b"studybot console"))
+        base.append(_seconds_to(bare, b"ready"))
+    prompt, imported = statistics.median(ours), statistics.median(base)
+    whole = _median_seconds(command, runs, stdin=subprocess.DEVNULL)
     rss_mb = _peak_rss_kb(command) / 1024
-    bare = _median_seconds([sys.executable, "-c", f"import {CONSOLE_LIBS}"], runs)
     return [
         Row(
-            "console start-up (warm store)",
-            ours,
-            bare,
+            "console start-up: first prompt (warm store)",
+            prompt,
+            imported,
             "s",
             "<= 1.5 s and <= 1.3x",
-            ours <= 1.5 and ours <= 1.3 * bare,
+            prompt <= 1.5 and prompt <= 1.3 * imported,
         ),
+        Row("console launch to exit at end of input", whole, None, "s", "", None),
         Row("console peak RSS", rss_mb, None, "MB", "<= 80 MB", rss_mb <= 80),
     ]
 
