@@ -436,10 +436,10 @@ def main() -> None:
     q = args.quick
     steps: list[Callable[[], list[Row]]] = [
         lambda: startup(3 if q else 7),
-        lambda: slack_start(3 if q else 7),
+        lambda: slack_start(2 if q else 7),
         lambda: answers(300 if q else 2000),
         lambda: bursts(100, 2 if q else 5),
-        lambda: open_loops([50, 200] if q else [50, 200, 500, 2000], 600 if q else 3000),
+        lambda: open_loops([50, 200] if q else [50, 200, 500, 2000], 250 if q else 3000),
         lambda: slack_bursts(100, 1 if q else 3),
         lambda: discord_bursts(100, 1 if q else 3),
         lambda: boards(5_000 if q else 100_000, 50_000 if q else 1_000_000, 40 if q else 200),
