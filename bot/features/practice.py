@@ -212,17 +212,9 @@ async def rerate(
     return due
 
 
-def retrievability(row: Mapping[str, Any], now: datetime) -> float:
-    card = fsrs.Card(
-        card_id=NO_ID,
-        state=fsrs.State(int(row["state"])),
-        stability=row["stability"],
-        difficulty=row["card_difficulty"],
-        due=row["due"],
-        last_review=row["last_review"],
-    )
-    value: float = SCHEDULER.get_card_retrievability(card, now)
-    return value
+def retrievability(row: Mapping[Any, Any], now: datetime) -> float:
+    """The chance of recalling a stored card at ``now``, under the usual scheduler."""
+    return plan_state.recall(row, now, SCHEDULER)
 
 
 def _mine(member: MemberRef) -> list[ColumnElement[bool]]:

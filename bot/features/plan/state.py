@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import fsrs
@@ -152,7 +153,7 @@ async def scheduler_for(
     return at
 
 
-def recall(row: RowMapping, when: datetime, base: fsrs.Scheduler) -> float:
+def recall(row: Mapping[Any, Any], when: datetime, base: fsrs.Scheduler) -> float:
     """The predicted chance of recalling a stored card at ``when``."""
     card = fsrs.Card(
         card_id=0,
