@@ -159,11 +159,14 @@ def messages(item: OpenItem, answer_text: str) -> list[dict[str, str]]:
         'answer>"}], "strength": "...", "improve": "...", "follow_up": "<a question an '
         'interviewer would ask next>"}. List a key point only if the answer makes it.'
     )
-    user = (
-        f"Question: {item.prompt}\n\nKey points:\n{points}\n\n"
-        f"<answer>\n{answer_text.replace('</answer>', '</ answer>')}\n</answer>"
-    )
+    user = f"Question: {item.prompt}\n\nKey points:\n{points}\n\n{_as_data('answer', answer_text)}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _as_data(tag: str, text: str) -> str:
+    """``text`` between <tag> and </tag>, where the prompt says data goes; a closing tag
+    inside it is broken, so the text cannot end the data early and speak as instructions."""
+    return f"<{tag}>\n{text.replace(f'</{tag}>', f'</ {tag}>')}\n</{tag}>"
 
 
 def draft_messages(notes: str, dimensions: Sequence[str]) -> list[dict[str, str]]:
@@ -176,10 +179,7 @@ def draft_messages(notes: str, dimensions: Sequence[str]) -> list[dict[str, str]
         'specific, actionable thing to improve>"}, each one or two kind, concrete sentences '
         "addressed to the candidate."
     )
-    user = (
-        f"The interview was scored on: {', '.join(dimensions)}.\n\n"
-        f"<notes>\n{notes.replace('</notes>', '</ notes>')}\n</notes>"
-    )
+    user = f"The interview was scored on: {', '.join(dimensions)}.\n\n{_as_data('notes', notes)}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
