@@ -36,6 +36,7 @@ import matching
 import open_loop
 import slack_burst
 import slack_startup
+from common import CACHING, seconds_to
 
 STUDYBOT = Path(sys.executable).parent / "studybot"
 # What the console needs imported before its first prompt: the floor for its start-up.
@@ -56,13 +57,6 @@ class Row:
     @property
     def ratio(self) -> float | None:
         return None if not self.baseline else self.figure / self.baseline
-
-
-# Python caches each module's compiled bytecode on its first import, and pip did so for the
-# libraries at install; a machine with PYTHONDONTWRITEBYTECODE set would have our own code
-# compiled again on every start while the libraries' stays cached. The warm-up run below
-# caches ours as any first run does (a wheel install, as in the Docker image, ships it).
-CACHING = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _median_seconds(command: list[str], runs: int, stdin: int | None = None) -> float:
@@ -87,24 +81,6 @@ def _peak_rss_kb(command: list[str]) -> int:
     return int(out.stdout.strip())
 
 
-def _seconds_to(command: list[str], marker: bytes) -> float:
-    """Seconds from launching ``command`` (its input empty) to its first line holding
-    ``marker``; the process then finishes unhurried."""
-    start = time.perf_counter()
-    with subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=CACHING
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if marker in line:
-                seen = time.perf_counter() - start
-                break
-        else:
-            raise RuntimeError(f"{command[0]} never printed {marker!r}")
-        proc.stdout.read()
-    return seen
-
-
 def startup(runs: int) -> list[Row]:
     """The console's first prompt (its intro line, printed once the store and the timed
     work are ready), against the moment a bare import of the libraries it needs is done;
@@ -117,8 +93,8 @@ def startup(runs: int) -> list[Row]:
     )
     ours, base = [], []
     for _ in range(runs):
-        ours.append(_seconds_to(command, b"studybot console"))
-        base.append(_seconds_to(bare, b"ready"))
+        ours.append(seconds_to(command, b"studybot console"))
+        base.append(seconds_to(bare, b"ready"))
     prompt, imported = statistics.median(ours), statistics.median(base)
     whole = _median_seconds(command, runs, stdin=subprocess.DEVNULL)
     rss_mb = _peak_rss_kb(command) / 1024

@@ -10,17 +10,12 @@ import statistics
 import time
 from pathlib import Path
 
-from common import bare_answer, bench_app
+from common import bare_answer, bench_app, pct_ms
 
 from bot.chat import Action, Command, Member, MemberRef, Place
 from bot.store import db
 
 MINI_BANK = Path(__file__).parent.parent / "tests" / "data" / "mini.yaml"
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
 
 
 async def run(presses: int, rounds: int, *, group: int = db.MAX_GROUP) -> dict[str, float]:
@@ -65,7 +60,7 @@ async def _run(presses: int, rounds: int) -> dict[str, float]:
     return {
         "presses": presses * rounds,
         "p50_ms": statistics.median(latencies) * 1e3,
-        "p99_ms": _pct(latencies, 0.99),
+        "p99_ms": pct_ms(latencies, 0.99),
         "answers_per_s": presses * rounds / took,
         "bare_rows_per_s": presses * rounds / raw,
     }

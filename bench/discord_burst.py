@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
+from common import pct_ms  # noqa: E402
+
 from adapters.discord import create_client  # noqa: E402
 from adapters.discord.bot import DEFER_AFTER  # noqa: E402
 from adapters.discord.platform import PLATFORM  # noqa: E402
@@ -109,21 +111,14 @@ class Burst:
 
     def summary(self) -> dict[str, float]:
         return {
-            "ack_p50_ms": _pct(self.acks, 0.5),
-            "ack_p99_ms": _pct(self.acks, 0.99),
-            "reply_p50_ms": _pct(self.replies, 0.5),
-            "reply_p99_ms": _pct(self.replies, 0.99),
+            "ack_p50_ms": pct_ms(self.acks, 0.5),
+            "ack_p99_ms": pct_ms(self.acks, 0.99),
+            "reply_p50_ms": pct_ms(self.replies, 0.5),
+            "reply_p99_ms": pct_ms(self.replies, 0.99),
             "deferred": float(self.deferred),
             "late": float(self.late),
             "failed": float(self.failed),
         }
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
 
 
 def _settled(fake: TimedDiscord, token: str) -> bool:

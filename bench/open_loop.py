@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import bare_answer, bench_app
+from common import bare_answer, bench_app, pct_ms
 
 from bot.app import App
 from bot.chat import Action, Command, Member, MemberRef, Place
@@ -41,18 +41,12 @@ class Outcome:
     def achieved_per_s(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
-    def pct_ms(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
-
     def summary(self) -> dict[str, float]:
         return {
             "offered_per_s": self.offered_per_s,
             "achieved_per_s": self.achieved_per_s,
-            "p50_ms": self.pct_ms(0.5),
-            "p99_ms": self.pct_ms(0.99),
+            "p50_ms": pct_ms(self.latencies, 0.5),
+            "p99_ms": pct_ms(self.latencies, 0.99),
             "failed": float(self.failed),
         }
 

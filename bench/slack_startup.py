@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import socket
 import statistics
 import sys
@@ -22,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
+from common import CACHING, seconds_to  # noqa: E402
+
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 
 STUDYBOT = Path(sys.executable).parent / "studybot"
@@ -31,8 +32,6 @@ SLACK_LIBS = (
     "aiosqlite, pydantic, pydantic_settings, apscheduler.schedulers.asyncio"
 )
 IDLE = 2.0  # seconds after the port opens before the idle memory is read
-# As bench/__main__.py: our bytecode cached, as after any first run.
-CACHING = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _free_port() -> int:
@@ -89,14 +88,10 @@ async def one_start(fake: FakeSlack, db: Path) -> tuple[float, float]:
 
 
 def bare_import_seconds(runs: int) -> float:
-    import subprocess
-
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", f"import {SLACK_LIBS}"], check=True, env=CACHING)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Launch to the moment a bare import of Slack mode's libraries is done (as for the
+    console in bench/__main__.py: not counting the interpreter's teardown)."""
+    command = [sys.executable, "-c", f"import {SLACK_LIBS}; print('ready', flush=True)"]
+    return statistics.median(seconds_to(command, b"ready") for _ in range(runs))
 
 
 async def measure(runs: int) -> dict[str, float]:
