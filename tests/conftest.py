@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -36,6 +37,7 @@ from bot.scheduler import ManualDriver
 from bot.store.db import create_engine, migrate
 from questions.loader import load_file
 from questions.schema import Item
+from tests.pgspares import Spares
 
 # Fixtures kept with their fakes: ``model`` (a local OpenAI-compatible server).
 pytest_plugins = ["tests.fakes.llm"]
@@ -134,23 +136,46 @@ def _pg_template() -> str | None:
     return asyncio.run(build())
 
 
+@dataclass
+class Templates:
+    """One test session's (one xdist worker's) migrated templates: a SQLite file, and on
+    first use a PostgreSQL database with spare copies of it made ahead."""
+
+    sqlite: Path
+    postgres: str | None = None
+    spares: Spares | None = None
+    unreachable: bool = False
+
+    async def pg_copy(self) -> str:
+        """A fresh copy of the PostgreSQL template; ``pg_unreachable()`` without a server."""
+        if self.spares is None and not self.unreachable:
+            self.postgres = await asyncio.to_thread(_pg_template)
+            self.unreachable = self.postgres is None
+            if self.postgres is not None:
+                self.spares = Spares(PG_ADMIN_DSN, self.postgres)
+        if self.spares is None:
+            pg_unreachable()
+        try:
+            return await asyncio.to_thread(self.spares.take)
+        except Exception as error:  # queue.Empty, OSError, asyncpg.PostgresError
+            pytest.fail(f"no copy of the PostgreSQL template: {error!r}")
+
+
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str | Path | None]]:
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
     """Migrating takes longer than most tests: each test session (each xdist worker) migrates
     a template once per store, and every test gets a copy of it."""
-    found: dict[str, str | Path | None] = {
-        "sqlite": _sqlite_template(tmp_path_factory.mktemp("template")),
-        "postgres": None,
-    }
+    found = Templates(_sqlite_template(tmp_path_factory.mktemp("template")))
     yield found
-    name = found["postgres"]
-    if isinstance(name, str):
-        asyncio.run(_pg_drop(name))
+    if found.spares is not None:
+        found.spares.close()
+    if found.postgres is not None:
+        asyncio.run(_pg_drop(found.postgres))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, templates: dict[str, str | Path | None]
+    request: pytest.FixtureRequest, tmp_path: Path, templates: Templates
 ) -> AsyncIterator[str]:
     """A real database at the newest schema, with no data: a SQLite file, or a fresh
     PostgreSQL database, copied from a template migrated once per session.
@@ -158,21 +183,15 @@ async def database_url(
     In CI a PostgreSQL that cannot be reached fails the test instead of skipping it.
     """
     if request.param == "sqlite":
-        template = templates["sqlite"]
-        assert isinstance(template, Path)
-        shutil.copyfile(template, tmp_path / "studybot.db")
+        shutil.copyfile(templates.sqlite, tmp_path / "studybot.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}"
         return
-    if templates["postgres"] is None:
-        templates["postgres"] = await asyncio.to_thread(_pg_template)
-    source = templates["postgres"]
-    if not isinstance(source, str):  # the template could not be made
-        pg_unreachable()
-    name = await pg_database_or_skip(source)
+    name = await templates.pg_copy()
     try:
         yield _pg_url(name)
     finally:
-        await _pg_drop(name)
+        assert templates.spares is not None
+        templates.spares.give_back(name)  # dropped behind, on the spares' thread
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.store import db, onetrip, sql
 from bot.store.prepared import Prepared
 from bot.store.schema import answers, drops, scores, seasons
+from tests.conftest import Templates
 
 T0 = datetime(2026, 3, 2, 9, 30, 15, 250_000, tzinfo=UTC)
 DROP = Prepared(select(drops).where(drops.c.id == bindparam("drop_id")))
@@ -192,11 +193,9 @@ async def test_on_sqlite_reads_and_writes_go_straight_to_the_driver(engine: Asyn
 
 
 @pytest.fixture
-async def on_sqlite(tmp_path: Path, templates: dict[str, str | Path | None]) -> Any:
+async def on_sqlite(tmp_path: Path, templates: Templates) -> Any:
     """An engine on a SQLite file at the newest schema, for what only SQLite does."""
-    template = templates["sqlite"]
-    assert isinstance(template, Path)
-    shutil.copyfile(template, tmp_path / "studybot.db")
+    shutil.copyfile(templates.sqlite, tmp_path / "studybot.db")
     engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}")
     try:
         yield engine
