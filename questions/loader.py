@@ -331,6 +331,18 @@ def bank_files(directory: Path = BANK_DIR) -> list[Path]:
     return sorted(directory.glob("*.yaml"))
 
 
+_LOADED: dict[Path, tuple[str, tuple[Item, ...]]] = {}  # directory: (fingerprint, items)
+
+
 def load_bank(directory: Path = BANK_DIR) -> tuple[Item, ...]:
-    """The shipped bank: one file per topic, named after it."""
-    return load_paths(bank_files(directory), topic_from_name=True)
+    """The shipped bank: one file per topic, named after it.
+
+    Parsed once per process while its files stay the same (their digest takes 2 ms, the
+    parse about 300): the items are frozen, so every caller can share them."""
+    fingerprint = bank_fingerprint(directory)
+    held = _LOADED.get(directory)
+    if held is not None and held[0] == fingerprint:
+        return held[1]
+    items = load_paths(bank_files(directory), topic_from_name=True)
+    _LOADED[directory] = (fingerprint, items)
+    return items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,22 @@ def test_shipped_files_are_named_after_their_topic() -> None:
 
     for path in bank_files():
         assert Path(path).stem in TOPICS
+
+
+def test_the_bank_is_parsed_once_until_a_file_changes(tmp_path: Path) -> None:
+    """A second load of unchanged files returns the same items without parsing; an edited
+    file is read again, and a broken one is refused, not served from before."""
+    from questions.loader import BANK_DIR
+
+    shutil.copytree(BANK_DIR, tmp_path / "bank")
+    first = load_bank(tmp_path / "bank")
+    assert load_bank(tmp_path / "bank") is first
+    stats = tmp_path / "bank" / "statistics.yaml"
+    text = stats.read_text(encoding="utf-8")
+    stats.write_text(text.replace("prompt: ", "prompt: Edited. ", 1), encoding="utf-8")
+    edited = load_bank(tmp_path / "bank")
+    assert edited is not first and len(edited) == len(first)
+    assert any(i.prompt.startswith("Edited. ") for i in edited)
+    stats.write_text(text + "\n  - id: [broken\n", encoding="utf-8")
+    with pytest.raises(BankError):
+        load_bank(tmp_path / "bank")
