@@ -372,3 +372,18 @@ def _no_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "STUDYBOT_ADMINS",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are cores. A third of a worker's time is spent
+    waiting (on `studybot` processes, PostgreSQL, local servers), which the extra worker
+    fills; measured on 2 cores, 3 workers ran the suite in 127 s where 2 took 146 s and 4
+    took 135 s."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fault tests run for half a minute each, mostly waiting on their processes: start
+    them first, so the other tests run beside them instead of a worker finishing alone."""
+    items.sort(key=lambda item: "/faults/" not in item.nodeid)
