@@ -137,9 +137,15 @@ async def test_no_secret_in_logs_or_replies_when_things_go_wrong(
     async def fail(*_: object) -> None:
         raise RuntimeError("the help handler broke")
 
+    # The command table is shared by every app in this process: put the handler back, or
+    # each later /help in this worker fails too.
+    working = broken.handler
     object.__setattr__(broken, "handler", fail)
-    await chat.transport.command(chat.command_form("help", as_=ALICE))
-    await chat.bot.idle()
+    try:
+        await chat.transport.command(chat.command_form("help", as_=ALICE))
+        await chat.bot.idle()
+    finally:
+        object.__setattr__(broken, "handler", working)
     assert any("went wrong on our side" in call.text for call in chat.fake.of("respond"))
     assert any(r.exc_info for r in caplog.records), "the failure was logged with its traceback"
     assert any(r.levelno == logging.DEBUG for r in caplog.records), "DEBUG lines were captured"
