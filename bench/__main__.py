@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import answer_path
 import burst
 import discord_burst
+import discord_startup
 import fanout
 import leaderboard
 import matching
@@ -120,6 +121,24 @@ def slack_start(runs: int) -> list[Row]:
     return [
         Row("Slack start-up: port open", ours, bare, "s", "<= 1.3x", ours <= 1.3 * bare),
         Row("Slack idle RSS", rss, None, "MB", "<= 100 MB", rss <= 100),
+    ]
+
+
+def discord_start(runs: int) -> list[Row]:
+    """`studybot run` on Discord against the fake Discord: launch to the gateway connect
+    attempt, against importing the libraries that mode needs; and its idle memory."""
+    r = asyncio.run(discord_startup.measure(runs))
+    ours, bare, rss = r["connect_s"], r["bare_import_s"], r["idle_rss_mb"]
+    return [
+        Row(
+            "Discord start-up: gateway connect attempt",
+            ours,
+            bare,
+            "s",
+            "<= 1.3x",
+            ours <= 1.3 * bare,
+        ),
+        Row("Discord idle RSS", rss, None, "MB", "<= 100 MB", rss <= 100),
     ]
 
 
@@ -413,6 +432,7 @@ def main() -> None:
     steps: list[Callable[[], list[Row]]] = [
         lambda: startup(3 if q else 7),
         lambda: slack_start(2 if q else 7),
+        lambda: discord_start(2 if q else 7),
         lambda: answers(300 if q else 2000),
         lambda: bursts(100, 2 if q else 5),
         lambda: open_loops([50, 200] if q else [50, 200, 500, 2000], 250 if q else 3000),

@@ -3,8 +3,8 @@ Slack Web API (tests/fakes/slack_api.py, via SLACK_API_URL): seconds from launch
 port accepts a connection, and its resident memory once idle. Baseline: importing the
 libraries Slack mode needs, and nothing else.
 
-Discord is not measured this way: discord.py's endpoints cannot be pointed elsewhere from
-the environment, and nothing here may reach Discord itself."""
+Discord is measured the same way in bench/discord_startup.py, against the tests' fake
+Discord."""
 
 from __future__ import annotations
 

@@ -1,0 +1,125 @@
+"""`studybot run` on Discord as an operator starts it, against the tests' fake Discord
+(tests/fakes/discord_fake.py): seconds from launch until the client opens its gateway
+connection (its connect attempt), and its resident memory once idle. Baseline: importing
+the libraries Discord mode needs, and nothing else.
+
+discord.py's addresses cannot be set from the environment, so the process is started by a
+two-line wrapper that points ``discord.http.Route.BASE`` and the gateway at the fake (as the
+tests' ``FakeDiscord.patch`` does) and then calls the same ``main()`` as `studybot run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
+    sys.path.insert(0, str(ROOT))
+
+from common import CACHING, seconds_to  # noqa: E402
+from slack_startup import IDLE, _rss_mb  # noqa: E402
+
+from tests.fakes.discord_fake import API, FakeDiscord  # noqa: E402
+
+TOKEN = "bench-token"
+# What Discord mode needs imported before it connects: the floor for its start-up.
+DISCORD_LIBS = (
+    "discord, aiohttp, sqlalchemy.ext.asyncio, aiosqlite, pydantic, pydantic_settings, "
+    "apscheduler.schedulers.asyncio"
+)
+WRAPPER = (
+    "import sys, discord, yarl; "
+    "discord.http.Route.BASE = sys.argv[1]; "
+    "discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv[2]); "
+    "from adapters.cli import main; sys.exit(main(['run']))"
+)
+
+
+class Watched(FakeDiscord):
+    """The fake, noting when each gateway connection is opened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connects: list[float] = []
+
+    async def _gateway(self, request: Any) -> Any:
+        self.connects.append(time.perf_counter())
+        return await super()._gateway(request)
+
+
+async def one_start(fake: Watched, db: Path) -> tuple[float, float]:
+    """Launch, wait for the gateway connection, read the idle memory, stop: (seconds, MB)."""
+    env = {k: v for k, v in CACHING.items() if not k.startswith(("DISCORD_", "SLACK_"))} | {
+        "DISCORD_TOKEN": TOKEN,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+    }
+    base = f"http://127.0.0.1:{fake.port}{API}"
+    gateway = f"ws://127.0.0.1:{fake.port}/"
+    before = len(fake.connects)
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WRAPPER,
+        base,
+        gateway,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:  # a failed start stops the benchmark: nothing to measure
+        while len(fake.connects) == before:
+            if proc.returncode is not None:
+                raise RuntimeError(f"studybot run exited with {proc.returncode}")
+            await asyncio.sleep(0.005)
+        seconds = fake.connects[before] - start
+        await asyncio.sleep(IDLE)
+        return seconds, _rss_mb(proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
+def bare_import_seconds(runs: int) -> float:
+    """Launch to the moment a bare import of Discord mode's libraries is done."""
+    command = [sys.executable, "-c", f"import {DISCORD_LIBS}; print('ready', flush=True)"]
+    return statistics.median(seconds_to(command, b"ready") for _ in range(runs))
+
+
+async def measure(runs: int) -> dict[str, float]:
+    fake = Watched()
+    await fake.start()
+    db = Path(tempfile.mkdtemp()) / "discord.db"
+    try:
+        await one_start(fake, db)  # makes the store and caches bytecode; not timed
+        samples = [await one_start(fake, db) for _ in range(runs)]
+    finally:
+        await fake.close()
+    return {
+        "connect_s": statistics.median(s for s, _ in samples),
+        "idle_rss_mb": statistics.median(m for _, m in samples),
+        "bare_import_s": await asyncio.to_thread(bare_import_seconds, runs),
+    }
+
+
+def main(runs: int) -> None:
+    r = asyncio.run(measure(runs))
+    print(
+        f"Discord: gateway connect attempt after {r['connect_s']:.2f} s (median of {runs}); "
+        f"bare import of its libraries {r['bare_import_s']:.2f} s; ratio "
+        f"{r['connect_s'] / r['bare_import_s']:.2f}; idle RSS {r['idle_rss_mb']:.1f} MB"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    main(parser.parse_args().runs)
