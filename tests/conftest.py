@@ -161,11 +161,26 @@ class Templates:
             pytest.fail(f"no copy of the PostgreSQL template: {error!r}")
 
 
-@pytest.fixture(scope="session")
+_SQLITE_TEMPLATE: list[Path] = []  # this session's, once the templates fixture has made it
+
+
+def migrated_sqlite(path: Path) -> str:
+    """The URL of a SQLite file at ``path`` at the newest schema: a copy of this session's
+    template if the file does not exist yet (migrating it would take a tenth of a second),
+    else the file as it is (an app started again on it)."""
+    if not path.exists() and _SQLITE_TEMPLATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_SQLITE_TEMPLATE[0], path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture(scope="session", autouse=True)
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
     """Migrating takes longer than most tests: each test session (each xdist worker) migrates
-    a template once per store, and every test gets a copy of it."""
+    a template once per store, and every test gets a copy of it (``database_url``, and
+    ``migrated_sqlite`` for the adapters' own databases)."""
     found = Templates(_sqlite_template(tmp_path_factory.mktemp("template")))
+    _SQLITE_TEMPLATE[:] = [found.sqlite]
     yield found
     if found.spares is not None:
         found.spares.close()

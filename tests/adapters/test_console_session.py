@@ -17,7 +17,7 @@ from bot.ports import ManualClock
 from bot.scheduler import ManualDriver
 from questions.loader import load_bank
 from questions.schema import Item
-from tests.conftest import mini_bank
+from tests.conftest import migrated_sqlite, mini_bank
 
 OPEN_ANSWER = "Overfitting is fitting noise, so the validation error grows while training falls."
 
@@ -44,7 +44,7 @@ async def _session(
     clock = ManualClock() if sim else None
     driver = ManualDriver(clock) if clock else None
     app = await build_app(
-        settings=Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/c.db", sync_seconds=0),
+        settings=Settings(database_url=migrated_sqlite(tmp_path / "c.db"), sync_seconds=0),
         platform=platform,
         items=mini_bank() if items is None else items,
         rng=random.Random(3),

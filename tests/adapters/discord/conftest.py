@@ -18,7 +18,7 @@ from adapters.discord.platform import DiscordPlatform
 from adapters.settings import DiscordSettings
 from bot.app import App, build_app
 from bot.config import Settings
-from tests.conftest import mini_bank
+from tests.conftest import migrated_sqlite, mini_bank
 from tests.fakes.discord_fake import FakeDiscord, FakeUser, Interaction, Json, buttons_of
 
 TOKEN = "fake-token"
@@ -33,7 +33,7 @@ class DiscordChat:
 
     def __init__(self, fake: FakeDiscord, tmp_path: Path) -> None:
         self.fake = fake
-        self.database_url = f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}"
+        self.database_url = migrated_sqlite(tmp_path / "studybot.db")
         self.admin = FakeUser("1000000000000000001", "Admin", permissions=ALL)
         self.alice = FakeUser("1000000000000000002", "Alice")
         self.bob = FakeUser("1000000000000000003", "Bob")

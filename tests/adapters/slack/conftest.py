@@ -26,7 +26,7 @@ from bot.ports import ManualClock
 from bot.scheduler import ManualDriver
 from bot.store.schema import members
 from questions.schema import Item
-from tests.conftest import mini_bank
+from tests.conftest import migrated_sqlite, mini_bank
 from tests.fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -48,7 +48,7 @@ DAVE, ERIN = "UDAVE", "UERIN"  # never seen by the bot: their first contact brin
 
 def slack_settings(tmp_path: Path, fake: FakeSlack, **changes: Any) -> Settings:
     """The core's settings for a Slack test: its own database, plus ``changes``."""
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}"
+    database_url = migrated_sqlite(tmp_path / "slack.db")
     return Settings(database_url=database_url, sync_seconds=0, **changes)  # simulated time
 
 
