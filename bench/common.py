@@ -1,15 +1,18 @@
 """What the benchmarks share: an app on its own SQLite file, the bare INSERT of one answer
 row that serves as the answer benchmarks' baseline, percentiles, and timing a process to
-the line that says it is ready."""
+the line that says it is ready, or to a platform mode being ready, with its idle memory."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.app import App, build_app
@@ -82,3 +85,47 @@ def seconds_to(command: list[str], marker: bytes, env: dict[str, str] | None = N
             raise RuntimeError(f"{command[0]} never printed {marker!r}")
         proc.stdout.read()
     return seen
+
+
+def import_seconds(libraries: str, runs: int) -> float:
+    """Median seconds from launch until a bare ``import`` of ``libraries`` is done: a mode's
+    floor for its start-up (the interpreter's teardown is not counted)."""
+    command = [sys.executable, "-c", f"import {libraries}; print('ready', flush=True)"]
+    return statistics.median(seconds_to(command, b"ready") for _ in range(runs))
+
+
+IDLE = 2.0  # seconds after a platform mode is ready before its idle memory is read
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def launch_until(
+    command: Sequence[str], env: dict[str, str], ready: Callable[[], float | None]
+) -> tuple[float, float]:
+    """Launch ``command`` and poll ``ready`` (the perf_counter moment the process was seen
+    ready, or None); then read its idle memory and stop it: (seconds, MB). A process that
+    exits first stops the benchmark: there is nothing to measure."""
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        while (seen := ready()) is None:
+            if proc.returncode is not None:
+                raise RuntimeError(f"{command[0]} exited with {proc.returncode}")
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(IDLE)
+        return seen - start, _rss_mb(proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()

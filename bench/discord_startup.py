@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
-from common import CACHING, seconds_to  # noqa: E402
-from slack_startup import IDLE, _rss_mb  # noqa: E402
+from common import CACHING, import_seconds, launch_until  # noqa: E402
 
 from tests.fakes.discord_fake import API, FakeDiscord  # noqa: E402
 
@@ -62,36 +61,11 @@ async def one_start(fake: Watched, db: Path) -> tuple[float, float]:
     base = f"http://127.0.0.1:{fake.port}{API}"
     gateway = f"ws://127.0.0.1:{fake.port}/"
     before = len(fake.connects)
-    start = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        WRAPPER,
-        base,
-        gateway,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    return await launch_until(
+        [sys.executable, "-c", WRAPPER, base, gateway],
+        env,
+        lambda: fake.connects[before] if len(fake.connects) > before else None,
     )
-    try:  # a failed start stops the benchmark: nothing to measure
-        while len(fake.connects) == before:
-            if proc.returncode is not None:
-                raise RuntimeError(f"studybot run exited with {proc.returncode}")
-            await asyncio.sleep(0.005)
-        seconds = fake.connects[before] - start
-        await asyncio.sleep(IDLE)
-        return seconds, _rss_mb(proc.pid)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await proc.wait()
-
-
-def bare_import_seconds(runs: int) -> float:
-    """Launch to the moment a bare import of Discord mode's libraries is done."""
-    command = [sys.executable, "-c", f"import {DISCORD_LIBS}; print('ready', flush=True)"]
-    return statistics.median(seconds_to(command, b"ready") for _ in range(runs))
 
 
 async def measure(runs: int) -> dict[str, float]:
@@ -106,7 +80,7 @@ async def measure(runs: int) -> dict[str, float]:
     return {
         "connect_s": statistics.median(s for s, _ in samples),
         "idle_rss_mb": statistics.median(m for _, m in samples),
-        "bare_import_s": await asyncio.to_thread(bare_import_seconds, runs),
+        "bare_import_s": await asyncio.to_thread(import_seconds, DISCORD_LIBS, runs),
     }
 
 

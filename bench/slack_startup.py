@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
-from common import CACHING, seconds_to  # noqa: E402
+from common import CACHING, import_seconds, launch_until  # noqa: E402
 
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 
@@ -31,7 +31,6 @@ SLACK_LIBS = (
     "slack_bolt.async_app, slack_sdk.web.async_client, aiohttp, sqlalchemy.ext.asyncio, "
     "aiosqlite, pydantic, pydantic_settings, apscheduler.schedulers.asyncio"
 )
-IDLE = 2.0  # seconds after the port opens before the idle memory is read
 
 
 def _free_port() -> int:
@@ -46,13 +45,6 @@ def _accepts(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def one_start(fake: FakeSlack, db: Path) -> tuple[float, float]:
     """Launch, wait for the port, read the idle memory, stop: (seconds, MB)."""
     port = _free_port()
@@ -64,34 +56,9 @@ async def one_start(fake: FakeSlack, db: Path) -> tuple[float, float]:
         "SLACK_HTTP_PORT": str(port),
         "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
     }
-    start = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        str(STUDYBOT),
-        "run",
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    return await launch_until(
+        [str(STUDYBOT), "run"], env, lambda: time.perf_counter() if _accepts(port) else None
     )
-    try:  # a failed start stops the benchmark: nothing to measure
-        while not _accepts(port):
-            if proc.returncode is not None:
-                raise RuntimeError(f"studybot run exited with {proc.returncode}")
-            await asyncio.sleep(0.005)
-        seconds = time.perf_counter() - start
-        await asyncio.sleep(IDLE)
-        return seconds, _rss_mb(proc.pid)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await proc.wait()
-
-
-def bare_import_seconds(runs: int) -> float:
-    """Launch to the moment a bare import of Slack mode's libraries is done (as for the
-    console in bench/__main__.py: not counting the interpreter's teardown)."""
-    command = [sys.executable, "-c", f"import {SLACK_LIBS}; print('ready', flush=True)"]
-    return statistics.median(seconds_to(command, b"ready") for _ in range(runs))
 
 
 async def measure(runs: int) -> dict[str, float]:
@@ -106,7 +73,7 @@ async def measure(runs: int) -> dict[str, float]:
     return {
         "port_open_s": statistics.median(s for s, _ in samples),
         "idle_rss_mb": statistics.median(m for _, m in samples),
-        "bare_import_s": await asyncio.to_thread(bare_import_seconds, runs),
+        "bare_import_s": await asyncio.to_thread(import_seconds, SLACK_LIBS, runs),
     }
 
 

@@ -198,8 +198,7 @@ async def database_url(
     In CI a PostgreSQL that cannot be reached fails the test instead of skipping it.
     """
     if request.param == "sqlite":
-        shutil.copyfile(templates.sqlite, tmp_path / "studybot.db")
-        yield f"sqlite+aiosqlite:///{tmp_path / 'studybot.db'}"
+        yield migrated_sqlite(tmp_path / "studybot.db")
         return
     name = await templates.pg_copy()
     try:
