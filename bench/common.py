@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot.app import App, build_app
@@ -129,3 +129,17 @@ async def launch_until(
         if proc.returncode is None:
             proc.terminate()
         await proc.wait()
+
+
+async def median_starts(
+    one_start: Callable[[], Awaitable[tuple[float, float]]], runs: int, libraries: str
+) -> tuple[float, float, float]:
+    """One untimed start (it makes the store and caches bytecode), then ``runs`` timed ones:
+    the median seconds to ready, the median idle MB, and the libraries' bare import."""
+    await one_start()
+    samples = [await one_start() for _ in range(runs)]
+    return (
+        statistics.median(s for s, _ in samples),
+        statistics.median(m for _, m in samples),
+        await asyncio.to_thread(import_seconds, libraries, runs),
+    )

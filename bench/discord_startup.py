@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
-from common import CACHING, import_seconds, launch_until  # noqa: E402
+from common import CACHING, launch_until, median_starts  # noqa: E402
 
 from tests.fakes.discord_fake import API, FakeDiscord  # noqa: E402
 
@@ -73,15 +72,10 @@ async def measure(runs: int) -> dict[str, float]:
     await fake.start()
     db = Path(tempfile.mkdtemp()) / "discord.db"
     try:
-        await one_start(fake, db)  # makes the store and caches bytecode; not timed
-        samples = [await one_start(fake, db) for _ in range(runs)]
+        seconds, mb, bare = await median_starts(lambda: one_start(fake, db), runs, DISCORD_LIBS)
     finally:
         await fake.close()
-    return {
-        "connect_s": statistics.median(s for s, _ in samples),
-        "idle_rss_mb": statistics.median(m for _, m in samples),
-        "bare_import_s": await asyncio.to_thread(import_seconds, DISCORD_LIBS, runs),
-    }
+    return {"connect_s": seconds, "idle_rss_mb": mb, "bare_import_s": bare}
 
 
 def main(runs: int) -> None:
