@@ -105,11 +105,14 @@ def _rss_mb(pid: int) -> float:
 
 
 async def launch_until(
-    command: Sequence[str], env: dict[str, str], ready: Callable[[], float | None]
+    command: Sequence[str],
+    env: dict[str, str],
+    ready: Callable[[], float | None],
+    idle: float = IDLE,
 ) -> tuple[float, float]:
     """Launch ``command`` and poll ``ready`` (the perf_counter moment the process was seen
-    ready, or None); then read its idle memory and stop it: (seconds, MB). A process that
-    exits first stops the benchmark: there is nothing to measure."""
+    ready, or None); then read its memory ``idle`` seconds later and stop it: (seconds, MB).
+    A process that exits first stops the benchmark: there is nothing to measure."""
     start = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *command,
@@ -123,7 +126,7 @@ async def launch_until(
             if proc.returncode is not None:
                 raise RuntimeError(f"{command[0]} exited with {proc.returncode}")
             await asyncio.sleep(0.005)
-        await asyncio.sleep(IDLE)
+        await asyncio.sleep(idle)
         return seen - start, _rss_mb(proc.pid)
     finally:
         if proc.returncode is None:
@@ -132,12 +135,16 @@ async def launch_until(
 
 
 async def median_starts(
-    one_start: Callable[[], Awaitable[tuple[float, float]]], runs: int, libraries: str
+    one_start: Callable[[float], Awaitable[tuple[float, float]]],
+    runs: int,
+    libraries: str,
+    idle: float = IDLE,
 ) -> tuple[float, float, float]:
-    """One untimed start (it makes the store and caches bytecode), then ``runs`` timed ones:
-    the median seconds to ready, the median idle MB, and the libraries' bare import."""
-    await one_start()
-    samples = [await one_start() for _ in range(runs)]
+    """One untimed start (it makes the store and caches bytecode), then ``runs`` timed ones,
+    each given ``idle`` seconds before its memory is read: the median seconds to ready, the
+    median idle MB, and the libraries' bare import."""
+    await one_start(0.0)
+    samples = [await one_start(idle) for _ in range(runs)]
     return (
         statistics.median(s for s, _ in samples),
         statistics.median(m for _, m in samples),

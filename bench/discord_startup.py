@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
-from common import CACHING, launch_until, median_starts  # noqa: E402
+from common import CACHING, IDLE, launch_until, median_starts  # noqa: E402
 
 from tests.fakes.discord_fake import API, FakeDiscord  # noqa: E402
 
@@ -51,7 +51,7 @@ class Watched(FakeDiscord):
         return await super()._gateway(request)
 
 
-async def one_start(fake: Watched, db: Path) -> tuple[float, float]:
+async def one_start(fake: Watched, db: Path, idle: float) -> tuple[float, float]:
     """Launch, wait for the gateway connection, read the idle memory, stop: (seconds, MB)."""
     env = {k: v for k, v in CACHING.items() if not k.startswith(("DISCORD_", "SLACK_"))} | {
         "DISCORD_TOKEN": TOKEN,
@@ -64,15 +64,18 @@ async def one_start(fake: Watched, db: Path) -> tuple[float, float]:
         [sys.executable, "-c", WRAPPER, base, gateway],
         env,
         lambda: fake.connects[before] if len(fake.connects) > before else None,
+        idle,
     )
 
 
-async def measure(runs: int) -> dict[str, float]:
+async def measure(runs: int, idle: float = IDLE) -> dict[str, float]:
     fake = Watched()
     await fake.start()
     db = Path(tempfile.mkdtemp()) / "discord.db"
     try:
-        seconds, mb, bare = await median_starts(lambda: one_start(fake, db), runs, DISCORD_LIBS)
+        seconds, mb, bare = await median_starts(
+            lambda i: one_start(fake, db, i), runs, DISCORD_LIBS, idle
+        )
     finally:
         await fake.close()
     return {"connect_s": seconds, "idle_rss_mb": mb, "bare_import_s": bare}

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
-from common import CACHING, launch_until, median_starts  # noqa: E402
+from common import CACHING, IDLE, launch_until, median_starts  # noqa: E402
 
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 
@@ -44,7 +44,7 @@ def _accepts(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-async def one_start(fake: FakeSlack, db: Path) -> tuple[float, float]:
+async def one_start(fake: FakeSlack, db: Path, idle: float) -> tuple[float, float]:
     """Launch, wait for the port, read the idle memory, stop: (seconds, MB)."""
     port = _free_port()
     env = {k: v for k, v in CACHING.items() if k != "STUDYBOT_HTTP_PORT"} | {
@@ -56,16 +56,18 @@ async def one_start(fake: FakeSlack, db: Path) -> tuple[float, float]:
         "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
     }
     return await launch_until(
-        [str(STUDYBOT), "run"], env, lambda: time.perf_counter() if _accepts(port) else None
+        [str(STUDYBOT), "run"], env, lambda: time.perf_counter() if _accepts(port) else None, idle
     )
 
 
-async def measure(runs: int) -> dict[str, float]:
+async def measure(runs: int, idle: float = IDLE) -> dict[str, float]:
     fake = FakeSlack()
     await fake.start()
     db = Path(tempfile.mkdtemp()) / "slack.db"
     try:
-        seconds, mb, bare = await median_starts(lambda: one_start(fake, db), runs, SLACK_LIBS)
+        seconds, mb, bare = await median_starts(
+            lambda i: one_start(fake, db, i), runs, SLACK_LIBS, idle
+        )
     finally:
         await fake.close()
     return {"port_open_s": seconds, "idle_rss_mb": mb, "bare_import_s": bare}
