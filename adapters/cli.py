@@ -14,6 +14,7 @@ try:
     import argparse
     import asyncio
     import contextlib
+    import gc
     import importlib
     import io
     import json
@@ -115,6 +116,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings.model_copy(update={"database_url": url})
 
 
+async def _settled(building: Awaitable[App]) -> App:
+    """The app, once built, with everything allocated so far (modules, the bank, the command
+    table, the store's engine: about 120,000 objects) moved out of the garbage collector's
+    reach. They live as long as the process, yet each full collection walked them all, a
+    27-33 ms pause of the event loop in the middle of members' presses; afterwards a full
+    collection walks only what was made since."""
+    app = await building
+    gc.freeze()
+    return app
+
+
 async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     from rich.console import Console
     from sqlalchemy.engine import make_url
@@ -140,12 +152,14 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     driver = ManualDriver(clock) if clock else None
     if interactive:  # preparing the database and the bank takes a moment
         console.print("[dim]studybot is starting… (Ctrl-C or Ctrl-D leaves)[/dim]")
-    app = await build_app(
-        settings=settings,
-        platform=platform,
-        clock=clock,
-        driver=driver,
-        reviewer=build_reviewer(),
+    app = await _settled(
+        build_app(
+            settings=settings,
+            platform=platform,
+            clock=clock,
+            driver=driver,
+            reviewer=build_reviewer(),
+        )
     )
     try:
         await app.start()
@@ -211,7 +225,9 @@ async def _run_discord(settings: Settings) -> int:
     reviewer = build_reviewer()
     await run(
         discord,
-        lambda platform: build_app(settings=settings, platform=platform, reviewer=reviewer),
+        lambda platform: _settled(
+            build_app(settings=settings, platform=platform, reviewer=reviewer)
+        ),
     )
     return 0
 
@@ -280,8 +296,8 @@ async def _run_slack(settings: Settings) -> int:
     from bot.app import build_app
 
     slack = SlackSettings()
-    app = await build_app(
-        settings=settings, platform=build_platform(slack), reviewer=build_reviewer()
+    app = await _settled(
+        build_app(settings=settings, platform=build_platform(slack), reviewer=build_reviewer())
     )
     try:
         await run(slack, app)
