@@ -116,7 +116,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings.model_copy(update={"database_url": url})
 
 
-async def _settled(building: Awaitable[App]) -> App:
+async def settled(building: Awaitable[App]) -> App:
     """The app, once built, with everything allocated so far (modules, the bank, the command
     table, the store's engine: about 120,000 objects) moved out of the garbage collector's
     reach. They live as long as the process, yet each full collection walked them all, a
@@ -152,7 +152,7 @@ async def _run_console(settings: Settings, *, sim_clock: bool) -> int:
     driver = ManualDriver(clock) if clock else None
     if interactive:  # preparing the database and the bank takes a moment
         console.print("[dim]studybot is starting… (Ctrl-C or Ctrl-D leaves)[/dim]")
-    app = await _settled(
+    app = await settled(
         build_app(
             settings=settings,
             platform=platform,
@@ -225,7 +225,7 @@ async def _run_discord(settings: Settings) -> int:
     reviewer = build_reviewer()
     await run(
         discord,
-        lambda platform: _settled(
+        lambda platform: settled(
             build_app(settings=settings, platform=platform, reviewer=reviewer)
         ),
     )
@@ -296,7 +296,7 @@ async def _run_slack(settings: Settings) -> int:
     from bot.app import build_app
 
     slack = SlackSettings()
-    app = await _settled(
+    app = await settled(
         build_app(settings=settings, platform=build_platform(slack), reviewer=build_reviewer())
     )
     try:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from adapters.cli import settled
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.ports import MemoryPlatform
@@ -25,13 +26,17 @@ MINI_BANK = Path(__file__).parent.parent / "tests" / "data" / "mini.yaml"
 
 
 async def bench_app(name: str = "bench") -> tuple[App, MemoryPlatform]:
-    """A fresh app, built through the real bootstrap, on its own SQLite file."""
+    """A fresh app, built through the real bootstrap, on its own SQLite file, and settled as
+    `studybot run` settles it: what exists once it is built is frozen out of the garbage
+    collector's reach (here that includes what earlier steps left behind)."""
     platform = MemoryPlatform()
-    app = await build_app(
-        settings=Settings(database_url=f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/{name}.db"),
-        platform=platform,
-        rng=random.Random(1),
-        items=load_file(MINI_BANK),
+    app = await settled(
+        build_app(
+            settings=Settings(database_url=f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/{name}.db"),
+            platform=platform,
+            rng=random.Random(1),
+            items=load_file(MINI_BANK),
+        )
     )
     return app, platform
 

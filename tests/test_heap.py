@@ -29,7 +29,7 @@ def unfrozen() -> Iterator[None]:
 async def test_the_app_a_run_builds_leaves_its_start_up_objects_frozen(database_url: str) -> None:
     assert gc.get_freeze_count() == 0
     platform = MemoryPlatform(platform="memory")
-    app = await cli._settled(
+    app = await cli.settled(
         build_app(
             settings=Settings(database_url=database_url, sync_seconds=0),
             platform=platform,
