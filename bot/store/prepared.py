@@ -87,9 +87,7 @@ def _direct(statement: Statement, dialect: Dialect, names: Sequence[str]) -> _Di
         names=tuple(order),
         binds=tuple(binds),
         keys=tuple(c.key for c in columns),
-        results=tuple(
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        ),
+        results=tuple(_result(c.type, dialect) for c in columns),
     )
 
 
