@@ -37,7 +37,7 @@ import matching
 import open_loop
 import slack_burst
 import slack_startup
-from common import CACHING, seconds_to
+from common import CACHING, bare_import, seconds_to
 
 STUDYBOT = Path(sys.executable).parent / "studybot"
 # What the console needs imported before its first prompt: the floor for its start-up.
@@ -88,7 +88,7 @@ def startup(runs: int) -> list[Row]:
     the two are run in turn. Also the whole run, launch to exit at end of input."""
     db = Path(tempfile.mkdtemp()) / "startup.db"
     command = [str(STUDYBOT), "run", "--db", str(db)]
-    bare = [sys.executable, "-c", f"import {CONSOLE_LIBS}; print('ready', flush=True)"]
+    bare = bare_import(CONSOLE_LIBS)
     subprocess.run(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, env=CACHING
     )

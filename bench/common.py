@@ -92,11 +92,15 @@ def seconds_to(command: list[str], marker: bytes, env: dict[str, str] | None = N
     return seen
 
 
+def bare_import(libraries: str) -> list[str]:
+    """A process that imports ``libraries`` and prints ``ready`` once done: a mode's floor
+    for its start-up, timed with ``seconds_to(..., b"ready")`` (teardown not counted)."""
+    return [sys.executable, "-c", f"import {libraries}; print('ready', flush=True)"]
+
+
 def import_seconds(libraries: str, runs: int) -> float:
-    """Median seconds from launch until a bare ``import`` of ``libraries`` is done: a mode's
-    floor for its start-up (the interpreter's teardown is not counted)."""
-    command = [sys.executable, "-c", f"import {libraries}; print('ready', flush=True)"]
-    return statistics.median(seconds_to(command, b"ready") for _ in range(runs))
+    """Median seconds from launch until a bare import of ``libraries`` is done."""
+    return statistics.median(seconds_to(bare_import(libraries), b"ready") for _ in range(runs))
 
 
 IDLE = 2.0  # seconds after a platform mode is ready before its idle memory is read
