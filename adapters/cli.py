@@ -124,6 +124,7 @@ async def settled(building: Awaitable[App]) -> App:
     collection walks only what was made since."""
     app = await building
     gc.freeze()
+    gc.enable()  # off while starting (see _main); on again for whatever the run allocates
     return app
 
 
@@ -829,10 +830,20 @@ def _db_password(url: str) -> str:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
-    if args.func is cmd_run and sys.stdin.isatty() and sys.stdout.isatty():
-        with _ctrl_d_kept(sys.stdin.fileno()):
-            return _command(args)
-    return _command(args)
+    if args.func is not cmd_run:
+        return _command(args)
+    # No garbage collection while starting: nearly everything start-up allocates (modules,
+    # settings, the store, the command table) lives as long as the process, yet each
+    # collection triggered by that growth walked it all again, 60 ms of a 0.5 s start.
+    # `settled` freezes the start-up heap and turns collection back on once the app is built.
+    gc.disable()
+    try:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            with _ctrl_d_kept(sys.stdin.fileno()):
+                return _command(args)
+        return _command(args)
+    finally:
+        gc.enable()  # a run that ended before its app was built
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -4,12 +4,15 @@ reach, so full collections during members' presses do not walk the whole start-u
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import io
+import sys
+from collections.abc import Awaitable, Iterator
+from pathlib import Path
 
 import pytest
 
 from adapters import cli
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.chat import Command, Place
 from bot.config import Settings
 from bot.ports import MemoryPlatform
@@ -45,3 +48,31 @@ async def test_the_app_a_run_builds_leaves_its_start_up_objects_frozen(database_
         assert reply is not None and reply.card is not None and "/quiz" in reply.card.body
     finally:
         await app.close()
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_a_run_collects_nothing_while_starting_and_as_usual_once_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collecting: list[bool] = []
+
+    async def watched(building: Awaitable[App]) -> App:
+        collecting.append(gc.isenabled())  # while the app is being built
+        app = await settled(building)
+        collecting.append(gc.isenabled())  # once it is built, members' work ahead
+        return app
+
+    settled = cli.settled
+    monkeypatch.setattr(cli, "settled", watched)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"/ping\n")))
+    assert cli.main(["run", "--db", str(tmp_path / "run.db")]) == 0
+    assert "pong" in capsys.readouterr().out.lower()
+    assert collecting == [False, True]
+    assert gc.isenabled() and gc.get_freeze_count() > 10_000
+
+
+def test_a_run_that_fails_to_start_leaves_collection_on(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    assert cli.main(["run", "--db", str(blocked / "run.db")]) == 1
+    assert gc.isenabled()
