@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,6 +80,10 @@ class HealthServer:
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     async def metrics(self, _request: web.Request) -> web.Response:
+        # Imported when first scraped, like the metrics themselves (bot.metrics): not on
+        # the way to a platform's first connection.
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
         return web.Response(
             body=generate_latest(metrics.registry()), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

@@ -9,11 +9,10 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -28,6 +27,9 @@ from adapters.slack.inbound import PLATFORM
 from adapters.slack.platform import make_client
 from bot.app import App
 from bot.chat import BotAdded, Card, Event, Member, MemberJoined, MemberRef, Place, Reply
+
+if TYPE_CHECKING:  # Socket Mode's client is imported only when an app token asks for it
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,8 @@ class SlackBot:
         return bound
 
     async def start_socket_mode(self) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
         self._socket = AsyncSocketModeHandler(
             self.bolt, self.settings.app_token.get_secret_value(), web_client=self.client
         )
