@@ -5,6 +5,11 @@ kind of machine, most of it PostgreSQL writing and syncing files. Done in the fi
 was a tenth of a second of every PostgreSQL test's own time; done here, it overlaps the tests
 that run meanwhile. Each database is still a fresh copy of the migrated template, used by one
 test and dropped.
+
+The copies commit without waiting for their WAL to reach the disk (``synchronous_commit =
+off``, set on each copy alone): a test database is never read back after a server crash, and
+the flush on every commit made PostgreSQL's side of the 40-round answer race take 13.9 s
+where it now takes 10.8 s.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class Spares:
             name = f"studybot_{uuid.uuid4().hex[:12]}"
             try:
                 await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+                await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
             except (OSError, asyncpg.PostgresError) as error:
                 self._ready.put(error)
                 return
