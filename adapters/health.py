@@ -11,14 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.service import version
 from bot import metrics
 from bot.app import App
+
+# aiohttp's server side is imported when a port is configured (STUDYBOT_HTTP_PORT), and the
+# Prometheus client when first scraped: neither on the way to a platform's first connection.
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ class HealthServer:
         metrics.watch_engine(app.ctx.engine)
 
     def web_app(self) -> web.Application:
+        from aiohttp import web
+
         web_app = web.Application()
         web_app.router.add_get(HEALTH_PATH, self.healthz)
         web_app.router.add_get(METRICS_PATH, self.metrics)
@@ -48,6 +55,8 @@ class HealthServer:
 
     async def start(self, host: str, port: int) -> int:
         """Serve on ``host:port`` (0: any free port); returns the port bound."""
+        from aiohttp import web
+
         # No access log: a probe every few seconds would bury the lines that matter.
         self._runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -70,6 +79,8 @@ class HealthServer:
             self._runner = None
 
     async def healthz(self, _request: web.Request) -> web.Response:
+        from aiohttp import web
+
         store, platform = await asyncio.gather(self._store_problem(), self._platform_problem())
         body = {
             "status": "ok" if store is None and platform is None else "unavailable",
@@ -80,8 +91,7 @@ class HealthServer:
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     async def metrics(self, _request: web.Request) -> web.Response:
-        # Imported when first scraped, like the metrics themselves (bot.metrics): not on
-        # the way to a platform's first connection.
+        from aiohttp import web
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return web.Response(
