@@ -462,7 +462,7 @@ def _print_stats(report: Mapping[str, object]) -> None:
 
 def cmd_questions_import(args: argparse.Namespace) -> int:
     from bot.chat import Attachment
-    from questions.loader import BankError
+    from questions.files import BankError
 
     workspace = _workspace(args.workspace)
     path = Path(args.file)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import sql
 from bot.store.schema import SHIPPED, answers, drops, questions, retirements, store_meta
-from questions.loader import bank_fingerprint, load_bank
+from questions.files import bank_fingerprint
 from questions.schema import Item
 
 _ITEM: TypeAdapter[Item] = TypeAdapter(Item)
@@ -105,6 +105,8 @@ async def sync_shipped_if_changed(conn: AsyncConnection, *, now: datetime) -> in
     )
     if held == fingerprint:
         return None
+    from questions.loader import load_bank  # YAML and its parsers: only when the bank changed
+
     changed = await sync_shipped(conn, load_bank(), now=now)
     await sql.upsert(
         conn,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from questions.checks import check_pack, similar_warnings
 from questions.extras import validate_extras
-from questions.loader import BankError, Problem, bank_files, load_bank, load_paths
+from questions.files import BankError, Problem, bank_files
+from questions.loader import load_bank, load_paths
 from questions.quality import near_duplicates
 from questions.schema import Item
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from questions.loader import FAST_LOADER, BankError, Problem
+from questions.files import BankError, Problem
+from questions.loader import FAST_LOADER
 from questions.packs import parse_pack
 from questions.schema import Item
 from questions.wording import plain

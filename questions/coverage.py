@@ -242,7 +242,8 @@ def report(items: Sequence[OpenItem], labelled: Sequence[Labelled], goal: float 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from questions.loader import BankError, bank_files, load_paths  # needs YAML; the rest not
+    from questions.files import BankError, bank_files
+    from questions.loader import load_paths  # needs YAML; the rest not
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--eval"]:  # agreement with hand-labelled answers

@@ -11,10 +11,9 @@ from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from questions.loader import BankError, Problem, clean_loc, field_name, node_at
+from questions.files import BankError, Problem
 from questions.schema import ID_PATTERN, TOPICS, Topic
 from questions.wording import plain
 
@@ -106,6 +105,10 @@ class ResourcesFile(_Strict):
 
 
 def _load(path: Path, model: type[M]) -> M:
+    import yaml  # read on first use (cached): not on the way to the first prompt
+
+    from questions.loader import clean_loc, field_name, node_at
+
     text = path.read_text(encoding="utf-8")
     try:
         root = yaml.compose(text)

@@ -12,50 +12,22 @@ whatever YAML cannot turn into a value (``!!python`` tags, unhashable keys, a ba
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from questions.files import BANK_DIR, BankError, Problem, bank_files, bank_fingerprint
 from questions.schema import KINDS, BankFile, Item
 from questions.wording import plain
-
-BANK_DIR = Path(str(resources.files("questions") / "bank"))
 
 MAX_ITEMS = 2_000  # per file
 MAX_DEPTH = 10  # levels of nesting; the schema needs five
 MAX_FIELD_CHARS = 5_000  # per value; the longest field the schema allows is 2,500
 MAX_VALUES = 250_000  # keys and values in one file; a full 2,000-item pack needs ~100,000
 MAX_PROBLEMS = 200  # listed per file; past this the file needs fixing at its source anyway
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a question file, located precisely enough to fix."""
-
-    path: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}"
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
-
-
-class BankError(Exception):
-    """Raised with every problem found, so a file is fixed in one pass."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def node_at(root: yaml.Node, loc: Sequence[int | str]) -> yaml.Node:
@@ -317,18 +289,6 @@ def load_paths(paths: Iterable[Path], *, topic_from_name: bool = False) -> tuple
     if problems:
         raise BankError(problems)
     return tuple(items)
-
-
-def bank_fingerprint(directory: Path = BANK_DIR) -> str:
-    """A digest of the bank's files and of the schema that reads them (cheap: no parsing)."""
-    digest = hashlib.sha256()
-    for path in [*bank_files(directory), Path(__file__).with_name("schema.py")]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def bank_files(directory: Path = BANK_DIR) -> list[Path]:
-    return sorted(directory.glob("*.yaml"))
 
 
 _LOADED: dict[Path, tuple[str, tuple[Item, ...]]] = {}  # directory: (fingerprint, items)

@@ -19,7 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from pydantic import ValidationError
 
-from questions.loader import MAX_FIELD_CHARS, MAX_ITEMS, BankError, Problem, parse_text
+from questions.files import BankError, Problem
+from questions.loader import MAX_FIELD_CHARS, MAX_ITEMS, parse_text
 from questions.schema import ChoiceItem, Item
 
 CSV_COLUMNS = (

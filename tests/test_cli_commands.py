@@ -148,6 +148,32 @@ def test_the_console_imports_no_platform_sdk(tmp_path: Path) -> None:
     assert "loaded: []" in result.stdout
 
 
+def test_a_start_on_an_up_to_date_store_parses_no_question_file(tmp_path: Path) -> None:
+    """The first start syncs the shipped bank (YAML read and validated); later starts on the
+    same store find its digest unchanged and load neither YAML nor the loader: start-up."""
+    code = (
+        "import sys\n"
+        "from adapters.cli import main\n"
+        f"code = main(['run', '--db', {str(tmp_path / 'c.db')!r}])\n"
+        "print('loaded:', sorted(m for m in ('yaml', 'questions.loader') if m in sys.modules))\n"
+        "raise SystemExit(code)\n"
+    )
+    seen = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            input="/quiz\n",
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        seen.append(result.stdout.rsplit("loaded:", 1)[1].strip())
+    assert seen == ["['questions.loader', 'yaml']", "[]"]
+
+
 def test_ctrl_c_while_the_console_waits_for_piped_input_ends_it_at_once(tmp_path: Path) -> None:
     """SIGINT while the console waits on a pipe that stays open: one line, exit code 130, no
     traceback (the read used to hold the process until its input closed)."""

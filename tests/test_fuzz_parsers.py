@@ -28,7 +28,7 @@ from bot.timespec import (
     parse_spec,
     parse_timezone,
 )
-from questions.loader import BankError
+from questions.files import BankError
 from questions.packs import parse_pack
 
 FUZZ = settings(

@@ -22,7 +22,9 @@ from bot.features.schedules import MAX_SCHEDULES
 from bot.handlers import UNKNOWN_BUTTON, UNKNOWN_FORM
 from bot.store.schema import mock_checkins, questions, schedules, scores
 from bot.timespec import SpecError, parse_duration, parse_spec, parse_timezone
-from questions.loader import MAX_DEPTH, MAX_FIELD_CHARS, MAX_ITEMS, BankError, load_bank, parse_text
+from questions import packs as question_packs
+from questions.files import BankError
+from questions.loader import MAX_DEPTH, MAX_FIELD_CHARS, MAX_ITEMS, load_bank, parse_text
 from questions.packs import MAX_PACK_BYTES, parse_pack
 from questions.quality import near_duplicates
 from questions.schema import Item
@@ -189,7 +191,7 @@ async def test_parsing_and_similarity_checks_run_off_the_event_loop(
         threads["similar"] = threading.get_ident()
         return near_duplicates(items, against=against)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(packs_feature, "parse_pack", parse)
+    monkeypatch.setattr(question_packs, "parse_pack", parse)  # imported when a pack comes
     monkeypatch.setattr(packs_feature, "near_duplicates", similar)
     pack = "items:\n" + ITEM.format(id="q-one", n=1)
     assert "Imported 1 new" in await _import(chat, "one.yaml", pack.encode())

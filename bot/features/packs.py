@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import yaml
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,9 +29,7 @@ from bot.store.schema import (
     reactions,
     retirements,
 )
-from questions.checks import check_pack, similar_warnings
-from questions.loader import BankError
-from questions.packs import parse_pack
+from questions.files import BankError
 from questions.quality import near_duplicates
 from questions.schema import ChoiceItem, Item
 
@@ -86,6 +83,8 @@ async def _store(conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> No
 
 def _similar(items: Sequence[Item], bodies: Sequence[str]) -> list[str]:
     """Warnings for imported prompts that read like another visible question's."""
+    from questions.checks import similar_warnings
+
     others = [bank.from_json(body) for body in bodies]
     return similar_warnings(near_duplicates(items, against=others))
 
@@ -98,7 +97,11 @@ async def import_pack(
     updates its items.
 
     Parsing, validation and the near-duplicate check run in a worker thread, so members
-    are answered while a large pack is read; the transaction holds only the writes."""
+    are answered while a large pack is read; the transaction holds only the writes.
+    The parsers (YAML's among them) are imported here, when a pack first comes in."""
+    from questions.checks import check_pack
+    from questions.packs import parse_pack
+
     async with engine.connect() as conn:
         shipped = await _ids(conn, SHIPPED, SHIPPED)
     items = await asyncio.to_thread(
@@ -159,6 +162,8 @@ async def export_pack(engine: AsyncEngine, *, workspace: MemberRef | None) -> st
         parsed = bank.from_json(body)
         if isinstance(parsed, ChoiceItem):
             raw["options"][parsed.key_index]["correct"] = True
+    import yaml
+
     return yaml.safe_dump({"items": items}, sort_keys=False, allow_unicode=True, width=100)
 
 

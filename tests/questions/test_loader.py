@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from questions.loader import BankError, load_bank, parse_text
+from questions.files import BankError
+from questions.loader import load_bank, parse_text
 
 GOOD_CHOICE = """\
 items:
@@ -99,7 +100,7 @@ def test_the_shipped_bank_loads_and_is_big_enough() -> None:
 
 def test_shipped_files_are_named_after_their_topic() -> None:
     """Each shipped file holds only its own topic's items."""
-    from questions.loader import bank_files
+    from questions.files import bank_files
     from questions.schema import TOPICS
 
     for path in bank_files():
@@ -109,7 +110,7 @@ def test_shipped_files_are_named_after_their_topic() -> None:
 def test_the_bank_is_parsed_once_until_a_file_changes(tmp_path: Path) -> None:
     """A second load of unchanged files returns the same items without parsing; an edited
     file is read again, and a broken one is refused, not served from before."""
-    from questions.loader import BANK_DIR
+    from questions.files import BANK_DIR
 
     shutil.copytree(BANK_DIR, tmp_path / "bank")
     first = load_bank(tmp_path / "bank")

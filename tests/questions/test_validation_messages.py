@@ -16,7 +16,8 @@ from adapters.console import ConsolePlatform, ConsoleSession
 from bot.app import build_app
 from bot.chat import Attachment, Command
 from bot.config import Settings
-from questions.loader import BankError, parse_text
+from questions.files import BankError
+from questions.loader import parse_text
 from questions.schema import TOPICS
 from tests.conftest import Chat, mini_bank
 
