@@ -103,6 +103,7 @@ def import_seconds(libraries: str, runs: int) -> float:
     return statistics.median(seconds_to(bare_import(libraries), b"ready") for _ in range(runs))
 
 
+READY_LIMIT = 60.0  # seconds a launched process may take to be ready, or to stop
 IDLE = 2.0  # seconds after a platform mode is ready before its idle memory is read
 
 
@@ -134,13 +135,20 @@ async def launch_until(
         while (seen := ready()) is None:
             if proc.returncode is not None:
                 raise RuntimeError(f"{command[0]} exited with {proc.returncode}")
+            if time.perf_counter() - start > READY_LIMIT:
+                raise RuntimeError(f"{command[0]} was not ready after {READY_LIMIT:g} s")
             await asyncio.sleep(0.005)
         await asyncio.sleep(idle)
         return seen - start, _rss_mb(proc.pid)
     finally:
         if proc.returncode is None:
             proc.terminate()
-        await proc.wait()
+        try:
+            await asyncio.wait_for(proc.wait(), READY_LIMIT)
+        except TimeoutError:  # a stop that hangs is reported, not waited on for ever
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"{command[0]} did not stop within {READY_LIMIT:g} s") from None
 
 
 async def median_starts(

@@ -4,8 +4,9 @@ connection (its connect attempt), and its resident memory once idle. Baseline: i
 the libraries Discord mode needs, and nothing else.
 
 discord.py's addresses cannot be set from the environment, so the process is started by a
-two-line wrapper that points ``discord.http.Route.BASE`` and the gateway at the fake (as the
-tests' ``FakeDiscord.patch`` does) and then calls the same ``main()`` as `studybot run`."""
+short wrapper that calls the same ``main()`` as `studybot run`, and points
+``discord.http.Route.BASE`` and the gateway at the fake (as the tests' ``FakeDiscord.patch``
+does) once Discord mode starts, just before it would connect."""
 
 from __future__ import annotations
 
@@ -31,12 +32,23 @@ DISCORD_LIBS = (
     "discord, aiohttp, sqlalchemy.ext.asyncio, aiosqlite, pydantic, pydantic_settings, "
     "apscheduler.schedulers.asyncio"
 )
-WRAPPER = (
-    "import sys, discord, yarl; "
-    "discord.http.Route.BASE = sys.argv[1]; "
-    "discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv[2]); "
-    "from adapters.cli import main; sys.exit(main(['run']))"
-)
+# discord is imported where `studybot run` imports it (when Discord mode starts), not ahead
+# of main(): imported first, it loaded outside the run's own start-up conditions.
+WRAPPER = """
+import sys
+from adapters import cli
+
+def at_the_fake(run):
+    async def patched(settings):
+        import discord, yarl
+        discord.http.Route.BASE = sys.argv[1]
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv[2])
+        return await run(settings)
+    return patched
+
+cli._run_discord = at_the_fake(cli._run_discord)
+sys.exit(cli.main(["run"]))
+"""
 
 
 class Watched(FakeDiscord):
