@@ -222,6 +222,7 @@ async def _run_discord(settings: Settings) -> int:
     from adapters.settings import DiscordSettings
     from bot.app import build_app
 
+    _stop_on_sigterm()
     discord = DiscordSettings()
     reviewer = build_reviewer()
     await run(
@@ -272,21 +273,32 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 2
-    # `docker stop` and systemd send SIGTERM: stop as Ctrl-C does, so the clean-up runs
-    # (requests in flight finish, this instance's claims are handed over at once).
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if discord_token:
         try:
             return asyncio.run(_run_discord(settings))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
             return 0
     try:
         return asyncio.run(_run_slack(settings))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
     except RuntimeError as exc:  # a refused token, a missing secret: say what to fix
         print(f"studybot: {exc}", file=sys.stderr)
         return 2
+
+
+def _stop_on_sigterm() -> None:
+    """`docker stop` and systemd send SIGTERM: stop as Ctrl-C does, so the clean-up runs
+    (requests in flight finish, this instance's claims are handed over at once).
+
+    The signal is handled on the event loop, which cancels the run. A Python handler that
+    raised KeyboardInterrupt wherever the main thread happened to be could land inside an
+    object's finalizer (a pool's, a transport's), where Python prints the exception and
+    drops it: the process then ran on, and `docker stop` had to kill it. Before the loop
+    runs (imports, settings) SIGTERM ends the process at once: nothing needs cleaning up."""
+    task = asyncio.current_task()
+    assert task is not None, "called from the run's own task"
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 async def _run_slack(settings: Settings) -> int:
@@ -296,6 +308,7 @@ async def _run_slack(settings: Settings) -> int:
     from adapters.slack.platform import build_platform
     from bot.app import build_app
 
+    _stop_on_sigterm()
     slack = SlackSettings()
     app = await settled(
         build_app(settings=settings, platform=build_platform(slack), reviewer=build_reviewer())
