@@ -125,18 +125,21 @@ def test_slack_manifest_with_its_extra_prints_the_manifest() -> None:
     assert result.stdout.startswith("display_information:")
 
 
-def test_the_console_imports_no_platform_sdk(tmp_path: Path) -> None:
-    """A console session (here piped) loads neither Discord's nor Slack's SDK, nor aiohttp."""
+def _console_loads(
+    db: Path, watched: tuple[str, ...], lines: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """A piped console session on ``db`` in its own process: the process, and which of the
+    ``watched`` modules it had loaded when the session ended."""
     code = (
         "import sys\n"
         "from adapters.cli import main\n"
-        f"code = main(['run', '--db', {str(tmp_path / 'c.db')!r}])\n"
-        f"print('loaded:', sorted(m for m in {SDKS!r} if m in sys.modules))\n"
+        f"code = main(['run', '--db', {str(db)!r}])\n"
+        f"print('loaded:', sorted(m for m in {watched!r} if m in sys.modules))\n"
         "raise SystemExit(code)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
-        input="/ping\npress 1\n5\n/quiz\n",
+        input=lines,
         capture_output=True,
         text=True,
         env=_env(),
@@ -144,34 +147,24 @@ def test_the_console_imports_no_platform_sdk(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    loaded = result.stdout.rsplit("loaded:", 1)[1].strip()
+    return result, [m.strip("' ") for m in loaded.strip("[]").split(",") if m.strip()]
+
+
+def test_the_console_imports_no_platform_sdk(tmp_path: Path) -> None:
+    """A console session (here piped) loads neither Discord's nor Slack's SDK, nor aiohttp."""
+    result, loaded = _console_loads(tmp_path / "c.db", SDKS, "/ping\npress 1\n5\n/quiz\n")
     assert "Pong" in result.stdout
-    assert "loaded: []" in result.stdout
+    assert loaded == []
 
 
 def test_a_start_on_an_up_to_date_store_parses_no_question_file(tmp_path: Path) -> None:
     """The first start syncs the shipped bank (YAML read and validated); later starts on the
     same store find its digest unchanged and load neither YAML nor the loader: start-up."""
-    code = (
-        "import sys\n"
-        "from adapters.cli import main\n"
-        f"code = main(['run', '--db', {str(tmp_path / 'c.db')!r}])\n"
-        "print('loaded:', sorted(m for m in ('yaml', 'questions.loader') if m in sys.modules))\n"
-        "raise SystemExit(code)\n"
-    )
-    seen = []
-    for _ in range(2):
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            input="/quiz\n",
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        seen.append(result.stdout.rsplit("loaded:", 1)[1].strip())
-    assert seen == ["['questions.loader', 'yaml']", "[]"]
+    watched = ("yaml", "questions.loader")
+    first = _console_loads(tmp_path / "c.db", watched, "/quiz\n")[1]
+    second = _console_loads(tmp_path / "c.db", watched, "/quiz\n")[1]
+    assert (first, second) == (["questions.loader", "yaml"], [])
 
 
 def test_ctrl_c_while_the_console_waits_for_piped_input_ends_it_at_once(tmp_path: Path) -> None:
