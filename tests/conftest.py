@@ -8,6 +8,7 @@ import contextlib
 import os
 import random
 import shutil
+import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -164,6 +165,13 @@ class Templates:
 
 
 _SQLITE_TEMPLATE: list[Path] = []  # this session's, once the templates fixture has made it
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (just now): for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def migrated_sqlite(path: Path) -> str:

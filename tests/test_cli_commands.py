@@ -4,6 +4,7 @@ are missing, database URLs as hosting providers hand them out, and Ctrl-C (issue
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -131,10 +132,10 @@ def _console_loads(
     """A piped console session on ``db`` in its own process: the process, and which of the
     ``watched`` modules it had loaded when the session ended."""
     code = (
-        "import sys\n"
+        "import json, sys\n"
         "from adapters.cli import main\n"
         f"code = main(['run', '--db', {str(db)!r}])\n"
-        f"print('loaded:', sorted(m for m in {watched!r} if m in sys.modules))\n"
+        f"print('loaded:', json.dumps(sorted(m for m in {watched!r} if m in sys.modules)))\n"
         "raise SystemExit(code)\n"
     )
     result = subprocess.run(
@@ -147,8 +148,8 @@ def _console_loads(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    loaded = result.stdout.rsplit("loaded:", 1)[1].strip()
-    return result, [m.strip("' ") for m in loaded.strip("[]").split(",") if m.strip()]
+    loaded: list[str] = json.loads(result.stdout.rsplit("loaded:", 1)[1])
+    return result, loaded
 
 
 def test_the_console_imports_no_platform_sdk(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import random
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -37,7 +36,7 @@ from tests.adapters.slack.conftest import (
     slack_config,
     slack_settings,
 )
-from tests.conftest import mini_bank
+from tests.conftest import free_port, mini_bank
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack, channel, user
 
 SECRETS = (BOT_TOKEN, APP_TOKEN, SECRET)
@@ -210,9 +209,7 @@ async def test_a_slack_that_cannot_be_reached_is_named_not_the_database(tmp_path
     """`studybot run` on Slack with nothing listening at SLACK_API_URL says it cannot reach
     Slack's Web API there (a connection failure is an OSError, which the run command once
     reported as a database it could not use)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]  # nothing listens here once the socket is closed
+    closed = free_port()  # nothing listens here
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
     env |= {
         "SLACK_BOT_TOKEN": "xoxb-test",

@@ -4,12 +4,11 @@ doing when it lands, here on Slack in HTTP mode against the fake Web API."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 from pathlib import Path
 
-from tests.conftest import migrated_sqlite
+from tests.conftest import free_port, migrated_sqlite
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 
 # `studybot run` whose event loop keeps dropping objects with a slow finalizer: the main
@@ -38,12 +37,6 @@ sys.exit(cli.main(["run"]))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _listening(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
@@ -59,7 +52,7 @@ async def _listening(port: int, deadline: float) -> None:
 async def test_sigterm_stops_a_slack_run_even_inside_a_finalizer(tmp_path: Path) -> None:
     fake = FakeSlack()
     await fake.start()
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),

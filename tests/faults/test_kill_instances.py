@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from bot.store.db import create_engine
 from bot.store.schema import drops, fires, schedules
 from tests.adapters.slack.conftest import ADMIN, SECRET, Http, slash_command
-from tests.conftest import PG_ADMIN_DSN, _pg_database, _pg_drop, _pg_url
+from tests.conftest import PG_ADMIN_DSN, _pg_database, _pg_drop, _pg_url, free_port
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, channel, user
 
 pytestmark = pytest.mark.postgres
@@ -37,12 +37,6 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 CHANNELS = [f"C{n}" for n in range(10, 20)]  # one every-minute schedule each
 EDITED = "C30"  # every minute, then every 5 minutes from an edit on one instance
 STUDYBOT = Path(sys.executable).parent / "studybot"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -57,7 +51,7 @@ class Instance:
     starts: int = 0
 
     async def start(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.starts += 1
         env = self.env | {"SLACK_HTTP_PORT": str(self.port)}
         log = (self.logs / f"{self.name}-{self.starts}.log").open("wb")

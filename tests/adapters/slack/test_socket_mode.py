@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 
 import aiohttp
 import pytest
@@ -15,6 +14,7 @@ from adapters.settings import SlackSettings
 from adapters.slack import run
 from bot.app import App
 from tests.adapters.slack.conftest import ALICE, Http, slack_config, slash_command
+from tests.conftest import free_port
 from tests.fakes.slack_api import APP_TOKEN, FakeSlack
 
 
@@ -52,9 +52,7 @@ async def test_http_mode_needs_the_signing_secret(app: App, fake: FakeSlack) -> 
 
 async def test_without_app_token_run_serves_http(config: SlackSettings, app: App) -> None:
     """run() without SLACK_APP_TOKEN serves /slack/events on SLACK_HTTP_HOST:PORT."""
-    with socket.socket() as probe:  # a free port for the bot to bind
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # for the bot to bind
     task = asyncio.create_task(run(config.model_copy(update={"http_port": port}), app))
     try:
         async with aiohttp.ClientSession() as session:
