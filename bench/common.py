@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from adapters.cli import settled
 from bot.app import App, build_app
@@ -167,3 +168,33 @@ async def median_starts(
         statistics.median(m for _, m in samples),
         await asyncio.to_thread(import_seconds, libraries, runs),
     )
+
+
+class Fake(Protocol):
+    """A platform fake the start-up benchmarks launch studybot against."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+F = TypeVar("F", bound=Fake)
+
+
+async def starts_against(
+    fake: F,
+    one_start: Callable[[F, Path, float], Awaitable[tuple[float, float]]],
+    runs: int,
+    libraries: str,
+    idle: float = IDLE,
+) -> tuple[float, float, float]:
+    """``median_starts`` of ``one_start`` against ``fake``, started for the run and closed
+    after, on one fresh store: (median seconds to ready, median idle MB, bare import)."""
+    await fake.start()
+    db = Path(tempfile.mkdtemp()) / "startup.db"
+    try:
+        return await median_starts(
+            lambda idle_s: one_start(fake, db, idle_s), runs, libraries, idle
+        )
+    finally:
+        await fake.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
-from common import CACHING, IDLE, launch_until, median_starts  # noqa: E402
+from common import CACHING, IDLE, launch_until, starts_against  # noqa: E402
 
 from tests.fakes.discord_fake import API, FakeDiscord  # noqa: E402
 
@@ -81,15 +80,7 @@ async def one_start(fake: Watched, db: Path, idle: float) -> tuple[float, float]
 
 
 async def measure(runs: int, idle: float = IDLE) -> dict[str, float]:
-    fake = Watched()
-    await fake.start()
-    db = Path(tempfile.mkdtemp()) / "discord.db"
-    try:
-        seconds, mb, bare = await median_starts(
-            lambda i: one_start(fake, db, i), runs, DISCORD_LIBS, idle
-        )
-    finally:
-        await fake.close()
+    seconds, mb, bare = await starts_against(Watched(), one_start, runs, DISCORD_LIBS, idle)
     return {"connect_s": seconds, "idle_rss_mb": mb, "bare_import_s": bare}
 
 

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: tests/ is imported from the checkout
     sys.path.insert(0, str(ROOT))
 
-from common import CACHING, IDLE, launch_until, median_starts  # noqa: E402
+from common import CACHING, IDLE, launch_until, starts_against  # noqa: E402
 
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 
@@ -61,15 +60,7 @@ async def one_start(fake: FakeSlack, db: Path, idle: float) -> tuple[float, floa
 
 
 async def measure(runs: int, idle: float = IDLE) -> dict[str, float]:
-    fake = FakeSlack()
-    await fake.start()
-    db = Path(tempfile.mkdtemp()) / "slack.db"
-    try:
-        seconds, mb, bare = await median_starts(
-            lambda i: one_start(fake, db, i), runs, SLACK_LIBS, idle
-        )
-    finally:
-        await fake.close()
+    seconds, mb, bare = await starts_against(FakeSlack(), one_start, runs, SLACK_LIBS, idle)
     return {"port_open_s": seconds, "idle_rss_mb": mb, "bare_import_s": bare}
 
 
