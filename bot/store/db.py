@@ -27,8 +27,10 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         # 20 connections: timed work uses at most FIRE_WORKERS (bot/scheduler.py) of them,
         # members' presses the rest; past that a press waits its turn (POOL_WAIT seconds).
+        # All 20 are kept once opened: with 5 kept and 15 on demand, each burst of presses
+        # opened (a server process forked, types introspected) and closed 15 connections.
         return create_async_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=15, pool_timeout=POOL_WAIT
+            url, pool_pre_ping=True, pool_size=20, max_overflow=0, pool_timeout=POOL_WAIT
         )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
