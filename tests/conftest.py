@@ -40,6 +40,7 @@ from bot.store.db import create_engine, migrate
 from questions.loader import load_file
 from questions.schema import Item
 from tests.pgspares import Spares
+from tests.sqlcache import DialectClassCache, sharing
 
 # Fixtures kept with their fakes: ``model`` (a local OpenAI-compatible server).
 pytest_plugins = ["tests.fakes.llm"]
@@ -196,6 +197,14 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
         found.spares.close()
     if found.postgres is not None:
         asyncio.run(_pg_drop(found.postgres))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_sql_shared() -> Iterator[None]:
+    """Every engine a test builds shares one cache of compiled SQL (tests/sqlcache.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("bot.store.db.create_async_engine", sharing(DialectClassCache(capacity=2000)))
+        yield
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
