@@ -10,6 +10,7 @@ import random
 import shutil
 import socket
 import sqlite3
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -411,7 +412,12 @@ def pytest_configure(config: pytest.Config) -> None:
     """Bytecode for studybot and its tests, written once before the workers start. Where
     PYTHONDONTWRITEBYTECODE is set (this machine sets it), none was ever written, so each
     worker and each of the suite's 60 `studybot` processes compiled the same sources again:
-    about 18 s of the suite's CPU. Unchanged files are skipped, so a rerun pays nothing."""
+    about 18 s of the suite's CPU. Unchanged files are skipped, so a rerun pays nothing.
+
+    For the same reason pytest's own cache of rewritten test modules is allowed here (in
+    the controller and each worker): without it each worker rewrote every test module's
+    asserts on every run, about 4 s of CPU each."""
+    sys.dont_write_bytecode = False
     if hasattr(config, "workerinput"):  # a worker: the controller has done it
         return
     root = Path(__file__).parent.parent
