@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import sql
@@ -33,6 +43,13 @@ def from_json(text: str) -> Item:
     return _ITEM.validate_json(text)
 
 
+_UPDATE_SHIPPED = update(questions).where(  # SET: the other keys of each row
+    questions.c.platform == SHIPPED,
+    questions.c.workspace_id == SHIPPED,
+    questions.c.id == bindparam("item_id"),
+)
+
+
 async def sync_shipped(conn: AsyncConnection, items: Sequence[Item], *, now: datetime) -> int:
     """Make the store's shipped questions equal the bank; return how many rows changed."""
     rows = await conn.execute(
@@ -41,7 +58,8 @@ async def sync_shipped(conn: AsyncConnection, items: Sequence[Item], *, now: dat
         )
     )
     existing = {question_id: digest for question_id, digest in rows}
-    changed = 0
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     wanted: set[str] = set()
     for item in items:
         body = to_json(item)
@@ -57,22 +75,16 @@ async def sync_shipped(conn: AsyncConnection, items: Sequence[Item], *, now: dat
             "content_hash": digest,
         }
         if item.id in existing:
-            await conn.execute(
-                update(questions)
-                .where(
-                    questions.c.platform == SHIPPED,
-                    questions.c.workspace_id == SHIPPED,
-                    questions.c.id == item.id,
-                )
-                .values(**row)
-            )
+            updates.append({"item_id": item.id, **row})
         else:
-            await conn.execute(
-                questions.insert().values(
-                    platform=SHIPPED, workspace_id=SHIPPED, id=item.id, added_at=now, **row
-                )
-            )
-        changed += 1
+            inserts.append({"platform": SHIPPED, "workspace_id": SHIPPED, "id": item.id, **row})
+    # One statement each for all new and all changed questions (executemany): a store's
+    # first start writes the whole bank, a thousand rows.
+    if inserts:
+        await conn.execute(questions.insert().values(added_at=now), inserts)
+    if updates:
+        await conn.execute(_UPDATE_SHIPPED, updates)
+    changed = len(inserts) + len(updates)
     gone = set(existing) - wanted
     if gone:
         await conn.execute(
