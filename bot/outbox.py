@@ -12,9 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import heapq
+import itertools
 import logging
+import math
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -32,8 +36,9 @@ _BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("background",
 
 @contextlib.contextmanager
 def background() -> Iterator[None]:
-    """Calls made inside wait while any other call waits (e.g. the weekly digest yields to
-    reveals and answers' follow-ups)."""
+    """Calls made inside go only when no other waiting call can use the turn (e.g. the
+    weekly digest yields to reveals and answers' follow-ups, but not to a call that must
+    wait for its own channel anyway)."""
     token = _BACKGROUND.set(True)
     try:
         yield
@@ -69,22 +74,91 @@ class _Bucket:
         self.stamp = now
         if now < self.paused_until:
             return self.paused_until - now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        # A token short by a rounding error is a token (a clock plus a tiny sleep can stay put).
+        return 0.0 if self.tokens >= 1 - 1e-9 else (1 - self.tokens) / self.rate
+
+
+@dataclass(eq=False)
+class _Waiter:
+    seq: int
+    channel: str | None
+    granted: asyncio.Future[None]
+
+
+@dataclass
+class _Line:
+    """Calls of one class (replies, or background work) waiting for their turn: a queue per
+    channel, and the channels in the order of their first caller's arrival (a heap)."""
+
+    queues: dict[str | None, deque[_Waiter]] = field(default_factory=dict)
+    heads: list[tuple[int, str | None]] = field(default_factory=list)
+    count: int = 0  # waiters granted nothing yet and not cancelled
+
+    def add(self, waiter: _Waiter) -> None:
+        queue = self.queues.get(waiter.channel)
+        if queue is None:
+            queue = self.queues[waiter.channel] = deque()
+            heapq.heappush(self.heads, (waiter.seq, waiter.channel))
+        queue.append(waiter)
+        self.count += 1
+
+    def first_ready(self, ready: Callable[[str | None], float]) -> tuple[_Waiter | None, float]:
+        """The longest-waiting call whose channel may send now, taken out of the line; or
+        None and how long until the earliest channel here may send again."""
+        skipped: list[tuple[int, str | None]] = []
+        chosen, earliest = None, math.inf
+        while self.heads:
+            seq, channel = heapq.heappop(self.heads)
+            queue = self.queues[channel]
+            while queue and queue[0].granted.done():  # cancelled while waiting
+                queue.popleft()
+            if not queue:
+                del self.queues[channel]
+                continue
+            if queue[0].seq != seq:  # its first caller left: file it under the next one
+                heapq.heappush(self.heads, (queue[0].seq, channel))
+                continue
+            wait = ready(channel)
+            if wait > 0:
+                skipped.append((seq, channel))
+                earliest = min(earliest, wait)
+                continue
+            chosen = queue.popleft()
+            if queue:
+                heapq.heappush(self.heads, (queue[0].seq, channel))
+            else:
+                del self.queues[channel]
+            self.count -= 1
+            break
+        for entry in skipped:
+            heapq.heappush(self.heads, entry)
+        return chosen, earliest
 
 
 @dataclass
 class Pacer:
     """Token buckets: one for every call together, one per channel; callers wait their turn
-    in the event loop (no thread, no busy platform)."""
+    in the event loop (no thread, no busy platform).
+
+    Calls that cannot go at once queue, and one dispatcher hands each token of the global
+    bucket to the longest-waiting call whose channel may send: replies first, background
+    calls only when no reply can use it. Only the dispatcher sleeps on the clock; a waiting
+    call sleeps until it is handed its turn. (When every waiter slept until the next token
+    itself, each token woke all of them, and under a fan-out of a thousand posts the wake-ups
+    cost a tenth of the rate.)"""
 
     limits: Limits
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     waiting: int = 0
-    _foreground: int = 0
     _global: _Bucket | None = None
     _channels: dict[str, _Bucket] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
+    _replies: _Line = field(default_factory=_Line)
+    _later: _Line = field(default_factory=_Line)
+    _order: Iterator[int] = field(default_factory=itertools.count)
+    _dispatcher: asyncio.Task[None] | None = None
+    _stuck_until: float = -math.inf  # till then no queued call's channel may send
 
     def _bucket(self, channel: str | None) -> _Bucket:
         now = self.clock()
@@ -124,16 +198,13 @@ class Pacer:
                 self.waiting,
             )
             raise QueueFull(f"outbound queue full ({self.waiting} waiting)", retry_after=5.0)
-        late = _BACKGROUND.get()
         self.waiting += 1
-        self._foreground += 0 if late else 1
         metrics.queue_depth(self.waiting)
         queued = self.clock()
         try:
-            await self._wait(channel, late)
+            await self._wait(channel, _BACKGROUND.get())
         finally:
             self.waiting -= 1
-            self._foreground -= 0 if late else 1
             metrics.queue_depth(self.waiting)
         metrics.queue_waited(self.clock() - queued)
         if self._slots is None:
@@ -141,16 +212,80 @@ class Pacer:
         async with self._slots:
             yield
 
+    def _ready(self, channel: str | None) -> float:
+        """Seconds until ``channel`` may send (0: now); the global bucket aside."""
+        return 0.0 if channel is None else self._bucket(channel).wait(self.clock())
+
+    def _take(self, channel: str | None) -> None:
+        self._bucket(None).tokens -= 1
+        if channel is not None:
+            self._bucket(channel).tokens -= 1
+
     async def _wait(self, channel: str | None, late: bool) -> None:
-        while True:
+        now = self.clock()
+        # Straight through when nobody queued could go first: the queue is empty (for a
+        # background call, both queues), or every queued call waits on its own channel.
+        nobody_ahead = not self._replies.count and not (late and self._later.count)
+        if (
+            (nobody_ahead or now < self._stuck_until)
+            and self._bucket(None).wait(now) <= 0
+            and self._ready(channel) <= 0
+        ):
+            self._take(channel)
+            return
+        waiter = _Waiter(next(self._order), channel, asyncio.get_running_loop().create_future())
+        line = self._later if late else self._replies
+        line.add(waiter)
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch())
+        try:
+            await waiter.granted
+        except BaseException:
+            turn_given = waiter.granted.done() and not waiter.granted.cancelled()
+            if not turn_given:  # cancelled while queued: out of the line
+                waiter.granted.cancel()
+                line.count -= 1
+                if not (self._replies.count or self._later.count) and self._dispatcher:
+                    self._dispatcher.cancel()  # nobody left: no sleeping task outlives them
+            raise
+
+    async def _dispatch(self) -> None:
+        """Hand out the global bucket's tokens one at a time while anyone waits."""
+        try:
+            await self._hand_out()
+        except Exception as error:  # nobody is left waiting for a turn that never comes
+            log.exception("outbound queue failed; failing the calls that waited")
+            for line in (self._replies, self._later):
+                for queue in line.queues.values():
+                    for waiter in queue:
+                        if not waiter.granted.done():
+                            waiter.granted.set_exception(error)
+                line.queues.clear()
+                line.heads.clear()
+                line.count = 0
+        finally:
+            self._stuck_until = -math.inf
+
+    async def _hand_out(self) -> None:
+        while self._replies.count or self._later.count:
             now = self.clock()
-            buckets = [self._bucket(None)] + ([self._bucket(channel)] if channel else [])
-            wait = max(b.wait(now) for b in buckets)
-            if wait <= 0 and not (late and self._foreground):
-                for bucket in buckets:
-                    bucket.tokens -= 1
-                return
-            await self.sleep(min(max(wait, 0.005), 0.25))
+            overall = self._bucket(None).wait(now)
+            if overall > 0:
+                self._stuck_until = -math.inf  # a token is coming: newcomers queue for it
+                await self.sleep(overall)
+                continue
+            waiter, stuck = self._replies.first_ready(self._ready)
+            if waiter is None:
+                waiter, later = self._later.first_ready(self._ready)
+                stuck = min(stuck, later)
+            if waiter is not None:
+                self._take(waiter.channel)
+                waiter.granted.set_result(None)
+                continue
+            # Every queued call waits on its channel: sleep until the first may send (a
+            # newcomer whose channel may send goes straight through meanwhile).
+            self._stuck_until = now + stuck
+            await self.sleep(min(stuck, 0.25))
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -149,3 +150,92 @@ async def test_an_overloaded_platform_slows_the_queue_and_every_post_lands_once(
     await asyncio.gather(*(outbox.post(_place(f"c{i}"), CARD, key=f"drop:{i}") for i in range(200)))
     assert len(platform.messages) == 200
     assert platform.refused <= 0.1 * (200 + platform.refused)
+
+
+async def _until(happened: Callable[[], bool]) -> None:
+    """Let the queue run (its clock moves as it sleeps) until ``happened()``."""
+    for _ in range(100_000):
+        if happened():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("it never happened")
+
+
+class CountingClock(Clock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeps = 0
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        await super().sleep(seconds)
+
+
+async def test_each_token_wakes_one_sleeper_not_every_waiting_call() -> None:
+    """A fan-out of 300 posts sleeps about once per post. When every waiting call slept
+    until the next token itself, each token woke all of them (tens of thousands of
+    wake-ups), and the late ones cost a tenth of the rate."""
+    clock = CountingClock()
+    platform = Recording(clock)
+    outbox = Outbox(
+        platform, sleep=clock.sleep, clock=clock, limits=Limits(per_second=50, per_channel=1.0)
+    )
+    await asyncio.gather(*(outbox.post(_place(f"c{i}"), CARD) for i in range(300)))
+    assert len(platform.at) == 300
+    assert 5.9 <= clock.now <= 6.1  # still 50 a second, evenly
+    assert clock.sleeps <= 310, clock.sleeps
+    assert [t for t, _ in platform.at] == sorted(t for t, _ in platform.at)  # in arrival order
+
+
+async def test_a_reply_is_not_held_behind_calls_waiting_on_their_own_channel() -> None:
+    """Twenty posts wait on one busy channel (one a second after a burst of five); a reply
+    into another channel goes at once, not behind them."""
+    outbox, platform, clock = _outbox(Limits(per_second=50, per_channel=1.0, burst=5))
+    busy = [asyncio.create_task(outbox.post(_place("busy"), CARD)) for _ in range(20)]
+    await _until(lambda: len(platform.at) >= 5 and clock.now >= 2.0)  # the rest are paced
+    asked = clock.now
+    await outbox.post(_place("elsewhere"), CARD)
+    replied = next(t for t, channel in platform.at if channel == "elsewhere")
+    assert replied - asked < 0.05
+    await asyncio.gather(*busy)
+    assert [c for _, c in platform.at].count("busy") == 20
+
+
+async def test_a_reply_goes_before_background_calls_that_queued_first() -> None:
+    outbox, platform, _clock = _outbox(Limits(per_second=2, per_channel=100, burst=100))
+
+    async def digest(n: int) -> None:
+        with background():
+            await outbox.post(_place(f"digest{n}"), CARD)
+
+    digests = [asyncio.create_task(digest(n)) for n in range(10)]
+    await _until(lambda: len(platform.at) >= 2)
+    await outbox.post(_place("reply"), CARD)
+    order = [channel for _, channel in platform.at]
+    assert order.index("reply") <= 3, order  # next but the one already handed its turn
+    await asyncio.gather(*digests)
+    assert len(platform.at) == 11
+
+
+async def test_a_call_cancelled_while_queued_leaves_the_queue() -> None:
+    outbox, platform, clock = _outbox(Limits(per_second=1, per_channel=100, burst=100))
+    assert outbox.pacer is not None
+    calls = [asyncio.create_task(outbox.post(_place(f"c{i}"), CARD)) for i in range(5)]
+    await asyncio.sleep(0)
+    calls[1].cancel()
+    calls[3].cancel()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert sum(isinstance(r, asyncio.CancelledError) for r in results) == 2
+    assert [c for _, c in platform.at] == ["c0", "c2", "c4"]
+    assert outbox.pacer.waiting == 0
+    assert 1.9 <= clock.now <= 2.1  # no turn was spent on the cancelled calls
+    # Every queued call cancelled (a shutdown): the queue's own task ends with them.
+    calls = [asyncio.create_task(outbox.post(_place(f"d{i}"), CARD)) for i in range(3)]
+    await asyncio.sleep(0)
+    for call in calls:
+        call.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+    dispatcher = outbox.pacer._dispatcher
+    assert dispatcher is not None
+    await asyncio.gather(dispatcher, return_exceptions=True)
+    assert dispatcher.done() and outbox.pacer.waiting == 0
