@@ -177,7 +177,7 @@ def test_ctrl_c_while_the_console_waits_for_piped_input_ends_it_at_once(tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=_env({"PYTHONFAULTHANDLER": "1"}),
     )
     assert process.stdin is not None and process.stdout is not None
     assert process.stderr is not None
@@ -188,7 +188,13 @@ def test_ctrl_c_while_the_console_waits_for_piped_input_ends_it_at_once(tmp_path
             if "Pong" in line:
                 break
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 130
+        try:
+            code = process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # say where it is stuck: every thread's stack
+            process.send_signal(signal.SIGABRT)  # faulthandler prints them, then it ends
+            process.wait(timeout=20)
+            pytest.fail(f"still running 20 s after SIGINT:\n{process.stderr.read()}")
+        assert code == 130
         assert process.stderr.read().strip() == "studybot: interrupted."
     finally:
         process.kill()
