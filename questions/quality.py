@@ -135,17 +135,17 @@ def near_duplicates(
     other_items = against or items
     pairs = []
     for a, item in enumerate(items):
+        # Within one list, each pair once: only the prompts after this one (half the work).
+        start = 0 if against else a + 1
         matches = process.extract(
             item.prompt,
-            others,
+            others[start:],
             scorer=fuzz.token_set_ratio,
             score_cutoff=NEAR_DUPLICATE,
             limit=None,
         )
         for _text, score, b in matches:
-            if not against and b <= a:
-                continue
-            pairs.append((item.id, other_items[b].id, float(score)))
+            pairs.append((item.id, other_items[start + b].id, float(score)))
     return pairs
 
 

@@ -53,6 +53,22 @@ def test_no_two_prompts_are_near_duplicates(bank: tuple[Item, ...]) -> None:
     assert near_duplicates(bank) == []
 
 
+def test_near_duplicates_names_each_planted_pair_once(bank: tuple[Item, ...]) -> None:
+    """Within one list each pair is named once, earlier item first; against another list,
+    every item that matches one there."""
+    first, second = bank[5], bank[30]
+    planted = [*bank[:40], first.model_copy(update={"id": "copy-a"})]
+    planted.append(second.model_copy(update={"id": "copy-b", "prompt": second.prompt + " ?"}))
+    assert [(a, b) for a, b, _ in near_duplicates(planted)] == [
+        (first.id, "copy-a"),
+        (second.id, "copy-b"),
+    ]
+    assert [(a, b) for a, b, _ in near_duplicates(planted[-2:], against=bank[:40])] == [
+        ("copy-a", first.id),
+        ("copy-b", second.id),
+    ]
+
+
 _LAZY = _LAZY_OPTION  # the schema's own rule: options that point at other options
 
 
