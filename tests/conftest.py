@@ -12,7 +12,7 @@ import socket
 import sqlite3
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -167,6 +167,16 @@ class Templates:
 
 
 _SQLITE_TEMPLATE: list[Path] = []  # this session's, once the templates fixture has made it
+
+
+async def until(happened: Callable[[], bool], *, tries: int = 250, pause: float = 0.02) -> None:
+    """Let the event loop run until ``happened()``: checked ``tries`` times, ``pause``
+    seconds apart (0: just yield, for code on a fake clock that moves as it sleeps)."""
+    for _ in range(tries):
+        if happened():
+            return
+        await asyncio.sleep(pause)
+    raise AssertionError("it never happened")
 
 
 def free_port() -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import pytest
 
 from bot.chat import Card, Place
 from bot.outbox import Limits, Outbox, QueueFull, background
 from bot.ports import MemoryPlatform, PlatformError
+from tests.conftest import until
 
 CARD = Card(title="t", body="b")
 
@@ -152,15 +152,6 @@ async def test_an_overloaded_platform_slows_the_queue_and_every_post_lands_once(
     assert platform.refused <= 0.1 * (200 + platform.refused)
 
 
-async def _until(happened: Callable[[], bool]) -> None:
-    """Let the queue run (its clock moves as it sleeps) until ``happened()``."""
-    for _ in range(100_000):
-        if happened():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("it never happened")
-
-
 class CountingClock(Clock):
     def __init__(self) -> None:
         super().__init__()
@@ -192,7 +183,8 @@ async def test_a_reply_is_not_held_behind_calls_waiting_on_their_own_channel() -
     into another channel goes at once, not behind them."""
     outbox, platform, clock = _outbox(Limits(per_second=50, per_channel=1.0, burst=5))
     busy = [asyncio.create_task(outbox.post(_place("busy"), CARD)) for _ in range(20)]
-    await _until(lambda: len(platform.at) >= 5 and clock.now >= 2.0)  # the rest are paced
+    # The burst went, the rest are paced (the queue's fake clock moves as it sleeps).
+    await until(lambda: len(platform.at) >= 5 and clock.now >= 2.0, tries=100_000, pause=0)
     asked = clock.now
     await outbox.post(_place("elsewhere"), CARD)
     replied = next(t for t, channel in platform.at if channel == "elsewhere")
@@ -209,7 +201,7 @@ async def test_a_reply_goes_before_background_calls_that_queued_first() -> None:
             await outbox.post(_place(f"digest{n}"), CARD)
 
     digests = [asyncio.create_task(digest(n)) for n in range(10)]
-    await _until(lambda: len(platform.at) >= 2)
+    await until(lambda: len(platform.at) >= 2, tries=100_000, pause=0)
     await outbox.post(_place("reply"), CARD)
     order = [channel for _, channel in platform.at]
     assert order.index("reply") <= 3, order  # next but the one already handed its turn

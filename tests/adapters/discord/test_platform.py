@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -27,7 +26,7 @@ from bot.chat import Button, Card, MemberRef, Place
 from bot.config import Settings
 from bot.ports import Platform, PlatformError
 from tests.adapters.discord.conftest import DiscordChat
-from tests.conftest import mini_bank
+from tests.conftest import mini_bank, until
 from tests.fakes.discord_fake import PRIVATE_THREAD, FakeDiscord, FakeUser, buttons_of, text_of
 
 MESSAGES = r"/channels/\d+/messages"
@@ -192,24 +191,16 @@ async def test_run_connects_serves_and_stops_cleanly(fake: FakeDiscord, tmp_path
         return apps[-1]
 
     serving = asyncio.create_task(run(DiscordSettings(token=SecretStr("t")), build))
-    await _until(lambda: bool(fake.identifies and fake.commands))
+    await until(lambda: bool(fake.identifies and fake.commands))
     asker = FakeUser("1000000000000000002", "Alice")
     record = fake.interaction(2, asker, {"id": "1", "name": "help", "type": 1, "options": []})
     await fake.dispatch("INTERACTION_CREATE", record.payload)
-    await _until(lambda: bool(record.callbacks))
+    await until(lambda: bool(record.callbacks))
     assert "studybot" in record.text
     serving.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await serving
-    await _until(lambda: fake.connections == 0)  # the client closed its gateway connection
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    for _ in range(250):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out waiting")
+    await until(lambda: fake.connections == 0)  # the client closed its gateway connection
 
 
 async def test_the_reward_role_moves_by_rest_without_a_member_cache(chat: DiscordChat) -> None:
