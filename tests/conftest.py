@@ -40,7 +40,7 @@ from bot.scheduler import ManualDriver
 from bot.store.db import create_engine, migrate
 from questions.loader import load_file
 from questions.schema import Item
-from tests.pgspares import Spares
+from tests.pgspares import Spares, create_database
 from tests.sqlcache import DialectClassCache, sharing
 
 # Fixtures kept with their fakes: ``model`` (a local OpenAI-compatible server).
@@ -67,9 +67,7 @@ async def _pg_database(template: str | None = None) -> str | None:
     except (OSError, asyncpg.PostgresError):
         return None
     try:
-        copy = f' TEMPLATE "{template}"' if template else ""
-        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
-        await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        await create_database(conn, name, template)
     finally:
         await conn.close()
     return name

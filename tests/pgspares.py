@@ -23,6 +23,17 @@ import uuid
 AHEAD = 2  # copies kept ready: one for the next test, one being made
 
 
+async def create_database(conn: object, name: str, template: str | None = None) -> None:
+    """Create database ``name`` (a copy of ``template``, if given) over the admin connection
+    ``conn``, committing without waiting for the disk (see above)."""
+    import asyncpg
+
+    assert isinstance(conn, asyncpg.Connection)
+    copy = f' TEMPLATE "{template}"' if template else ""
+    await conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+
+
 class Spares:
     """Copies of ``template`` on the server at ``dsn``: ``take()`` one, ``give_back()`` it
     when the test is done, ``close()`` at the end of the session."""
@@ -89,8 +100,7 @@ class Spares:
                 continue
             name = f"studybot_{uuid.uuid4().hex[:12]}"
             try:
-                await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
-                await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+                await create_database(conn, name, self._template)
             except (OSError, asyncpg.PostgresError) as error:
                 self._ready.put(error)
                 return
