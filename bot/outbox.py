@@ -134,6 +134,16 @@ class _Line:
             heapq.heappush(self.heads, entry)
         return chosen, earliest
 
+    def fail(self, error: Exception) -> None:
+        """Every call still waiting here gets ``error``; the line is empty after."""
+        for queue in self.queues.values():
+            for waiter in queue:
+                if not waiter.granted.done():
+                    waiter.granted.set_exception(error)
+        self.queues.clear()
+        self.heads.clear()
+        self.count = 0
+
 
 @dataclass
 class Pacer:
@@ -212,6 +222,11 @@ class Pacer:
         async with self._slots:
             yield
 
+    @property
+    def _queued(self) -> int:
+        """Calls waiting in either line to be handed their turn."""
+        return self._replies.count + self._later.count
+
     def _ready(self, channel: str | None) -> float:
         """Seconds until ``channel`` may send (0: now); the global bucket aside."""
         return 0.0 if channel is None else self._bucket(channel).wait(self.clock())
@@ -245,7 +260,7 @@ class Pacer:
             if not turn_given:  # cancelled while queued: out of the line
                 waiter.granted.cancel()
                 line.count -= 1
-                if not (self._replies.count or self._later.count) and self._dispatcher:
+                if not self._queued and self._dispatcher:
                     self._dispatcher.cancel()  # nobody left: no sleeping task outlives them
             raise
 
@@ -255,19 +270,13 @@ class Pacer:
             await self._hand_out()
         except Exception as error:  # nobody is left waiting for a turn that never comes
             log.exception("outbound queue failed; failing the calls that waited")
-            for line in (self._replies, self._later):
-                for queue in line.queues.values():
-                    for waiter in queue:
-                        if not waiter.granted.done():
-                            waiter.granted.set_exception(error)
-                line.queues.clear()
-                line.heads.clear()
-                line.count = 0
+            self._replies.fail(error)
+            self._later.fail(error)
         finally:
             self._stuck_until = -math.inf
 
     async def _hand_out(self) -> None:
-        while self._replies.count or self._later.count:
+        while self._queued:
             now = self.clock()
             overall = self._bucket(None).wait(now)
             if overall > 0:

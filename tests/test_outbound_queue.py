@@ -231,3 +231,22 @@ async def test_a_call_cancelled_while_queued_leaves_the_queue() -> None:
     assert dispatcher is not None
     await asyncio.gather(dispatcher, return_exceptions=True)
     assert dispatcher.done() and outbox.pacer.waiting == 0
+
+
+async def test_calls_waiting_when_the_queue_breaks_hear_why_instead_of_waiting_for_ever() -> None:
+    clock = Clock()
+    platform = Recording(clock)
+
+    async def broken_sleep(_seconds: float) -> None:
+        raise RuntimeError("the clock broke")
+
+    outbox = Outbox(
+        platform, sleep=broken_sleep, clock=clock, limits=Limits(per_second=1, per_channel=100)
+    )
+    assert outbox.pacer is not None
+    results = await asyncio.gather(
+        *(outbox.post(_place(f"c{i}"), CARD) for i in range(3)), return_exceptions=True
+    )
+    assert isinstance(results[0], str)  # it went straight through
+    assert [str(r) for r in results[1:]] == ["the clock broke", "the clock broke"]
+    assert outbox.pacer.waiting == 0 and len(platform.at) == 1
